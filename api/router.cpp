@@ -1,0 +1,224 @@
+#include "api/router.hpp"
+
+#include <charconv>
+#include <optional>
+#include <vector>
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <boost/url/parse.hpp>
+
+#include "engine/encoding.hpp"
+
+namespace hookd::api {
+namespace {
+
+namespace json = boost::json;
+using engine::failure;
+using engine::webhook_record;
+
+std::string to_body(const json::value& v) { return json::serialize(v); }
+
+response json_response(unsigned status, const json::value& v) { return {status, to_body(v), {}}; }
+
+response failure_response(const failure& f) {
+  unsigned status = 500;
+  std::string_view code = "internal";
+  if (f.code == errc::invalid_argument) {
+    status = 422;
+    code = "validation_failed";
+  } else if (f.code == errc::malformed_input) {
+    status = 400;
+    code = "malformed_json";
+  } else if (f.code == errc::not_found) {
+    status = 404;
+    code = "not_found";
+  } else if (f.code == errc::storage_busy || f.code == errc::shutting_down) {
+    status = 503;
+    code = "unavailable";
+  }
+  json::object error{{"code", code}, {"message", f.message}};
+  if (!f.details.empty()) {
+    json::array details;
+    for (const auto& d : f.details) {
+      details.push_back(json::object{{"field", d.field}, {"message", d.message}});
+    }
+    error["details"] = std::move(details);
+  }
+  return json_response(status, json::object{{"error", std::move(error)}});
+}
+
+json::object webhook_json(const webhook_record& r, const engine::event_catalog& catalog,
+                          bool with_secret) {
+  // Settings list every catalog type, so clients see what they could subscribe to.
+  json::object settings;
+  for (const auto& type : catalog.types()) settings[type] = r.subscribes_to(type);
+  json::object o{
+      {"id", r.id},
+      {"name", r.name},
+      {"active", r.active},
+      {"settings", std::move(settings)},
+      {"url", r.url},
+      {"http_method", r.http_method},
+  };
+  if (with_secret) o["secret"] = r.secret;
+  o["disabled_reason"] =
+      r.disabled_reason.empty() ? json::value(nullptr) : json::value(r.disabled_reason);
+  o["created_at"] = engine::format_rfc3339(r.created_at_ms);
+  o["updated_at"] = engine::format_rfc3339(r.updated_at_ms);
+  return o;
+}
+
+std::optional<std::uint64_t> parse_u64(std::string_view s) {
+  std::uint64_t v = 0;
+  if (s.empty() || s.size() > 20 || s[0] == '+' || s[0] == '-') return std::nullopt;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+bool is_json_content_type(std::string_view ct) {
+  const auto semi = ct.find(';');
+  std::string_view media = ct.substr(0, semi);
+  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
+  std::string lower(media);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower == "application/json" || (lower.starts_with("application/") && lower.ends_with("+json"));
+}
+
+response method_not_allowed(std::string_view method, std::string allow) {
+  response r = router::error(405, "method_not_allowed",
+                             std::string(method) + " is not allowed here; allowed: " + allow);
+  r.allow = std::move(allow);
+  return r;
+}
+
+}  // namespace
+
+router::router(engine::webhook_service& webhooks, const token_store& tokens)
+    : webhooks_(webhooks), tokens_(tokens) {}
+
+response router::error(unsigned status, std::string_view code, std::string_view message) {
+  return json_response(status,
+                       json::object{{"error", json::object{{"code", code}, {"message", message}}}});
+}
+
+response router::handle(const request& req) const {
+  auto target = boost::urls::parse_origin_form(req.target);
+  if (!target) return error(400, "bad_request", "the request target is not a valid path");
+  const std::string path = target->path();
+
+  if (path == "/healthz") {
+    if (req.method != "GET") return method_not_allowed(req.method, "GET");
+    return json_response(200, json::object{{"status", "ok"}});
+  }
+
+  auto account = tokens_.authenticate(req.token);
+  if (!account) {
+    return error(401, "unauthorized",
+                 req.token.empty() ? "the X-Token header is required"
+                                   : "the X-Token header does not name a valid token");
+  }
+
+  // Path segments after /api/v1/webhooks.
+  constexpr std::string_view k_root = "/api/v1/webhooks";
+  std::string_view rest = path;
+  if (!rest.starts_with(k_root)) return error(404, "not_found", "no route for " + path);
+  rest.remove_prefix(k_root.size());
+  if (rest == "/") rest = {};
+
+  auto require_json = [&]() -> std::optional<response> {
+    if (is_json_content_type(req.content_type)) return std::nullopt;
+    return error(415, "unsupported_media_type",
+                 req.content_type.empty()
+                     ? "Content-Type must be application/json"
+                     : "Content-Type must be application/json, got " + std::string(req.content_type));
+  };
+
+  if (rest.empty()) {
+    if (req.method == "POST") {
+      if (auto bad = require_json()) return *bad;
+      auto created = webhooks_.create(*account, req.body);
+      if (!created) return failure_response(created.error());
+      return json_response(201, webhook_json(*created, webhooks_.catalog(), true));
+    }
+    if (req.method == "GET") {
+      std::size_t limit = engine::k_default_page_size;
+      std::uint64_t after = 0;
+      std::vector<engine::field_error> problems;
+      for (auto param : target->params()) {
+        if (param.key == "limit") {
+          auto v = parse_u64(param.value);
+          if (!v || *v < 1 || *v > engine::k_max_page_size) {
+            problems.push_back({"limit", "must be an integer from 1 to " +
+                                             std::to_string(engine::k_max_page_size)});
+          } else {
+            limit = *v;
+          }
+        } else if (param.key == "after") {
+          auto v = parse_u64(param.value);
+          if (!v) {
+            problems.push_back({"after", "must be a webhook id (a non-negative integer)"});
+          } else {
+            after = *v;
+          }
+        }
+      }
+      if (!problems.empty()) {
+        failure f = failure::from(errc::invalid_argument, "invalid query parameters");
+        f.details = std::move(problems);
+        return failure_response(f);
+      }
+      auto page = webhooks_.list(*account, after, limit);
+      if (!page) return failure_response(page.error());
+      json::array items;
+      for (const auto& r : page->webhooks) {
+        items.push_back(webhook_json(r, webhooks_.catalog(), false));
+      }
+      return json_response(
+          200, json::object{{"webhooks", std::move(items)},
+                            {"next_after", page->next_after ? json::value(*page->next_after)
+                                                            : json::value(nullptr)}});
+    }
+    return method_not_allowed(req.method, "GET, POST");
+  }
+
+  if (rest[0] != '/') return error(404, "not_found", "no route for " + path);
+  rest.remove_prefix(1);
+  const auto slash = rest.find('/');
+  const std::string_view id_text = rest.substr(0, slash);
+  const std::string_view sub = slash == std::string_view::npos ? std::string_view{}
+                                                               : rest.substr(slash);
+  const auto id = parse_u64(id_text);
+  if (!id) return error(404, "not_found", "webhook " + std::string(id_text) + " not found");
+
+  if (sub == "/secret") {
+    if (req.method != "GET") return method_not_allowed(req.method, "GET");
+    auto r = webhooks_.get(*account, *id);
+    if (!r) return failure_response(r.error());
+    return json_response(200, json::object{{"secret", r->secret}});
+  }
+  if (!sub.empty() && sub != "/") return error(404, "not_found", "no route for " + path);
+
+  if (req.method == "GET") {
+    auto r = webhooks_.get(*account, *id);
+    if (!r) return failure_response(r.error());
+    return json_response(200, webhook_json(*r, webhooks_.catalog(), false));
+  }
+  if (req.method == "PUT" || req.method == "PATCH") {
+    if (auto bad = require_json()) return *bad;
+    auto r = req.method == "PUT" ? webhooks_.replace(*account, *id, req.body)
+                                 : webhooks_.patch(*account, *id, req.body);
+    if (!r) return failure_response(r.error());
+    return json_response(200, webhook_json(*r, webhooks_.catalog(), false));
+  }
+  if (req.method == "DELETE") {
+    auto r = webhooks_.remove(*account, *id);
+    if (!r) return failure_response(r.error());
+    return {204, {}, {}};
+  }
+  return method_not_allowed(req.method, "GET, PUT, PATCH, DELETE");
+}
+
+}  // namespace hookd::api

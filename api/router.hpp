@@ -1,0 +1,45 @@
+// The admin API's routes (DESIGN.md "Admin API contract"): a request in plain
+// types, a response out. Authentication, routing, JSON in/out and error mapping
+// live here; the HTTP transport is api/server.cpp, the business logic engine/.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "api/tokens.hpp"
+#include "engine/webhook_service.hpp"
+
+namespace hookd::api {
+
+struct request {
+  std::string_view method;        // upper case, as on the wire
+  std::string_view target;        // origin form: path and query
+  std::string_view content_type;  // empty when absent
+  std::string_view token;         // X-Token, empty when absent
+  std::string_view body;
+};
+
+struct response {
+  unsigned status = 200;
+  std::string body;   // JSON, or empty (204)
+  std::string allow;  // the Allow header of a 405
+};
+
+class router {
+ public:
+  // Both references must outlive the router.
+  router(engine::webhook_service& webhooks, const token_store& tokens);
+
+  // Thread-safe; never throws for bad input.
+  response handle(const request& req) const;
+
+  // Helpers for errors the transport detects before a request reaches a route
+  // (body too large, bad framing). `code` is the machine-readable error code.
+  static response error(unsigned status, std::string_view code, std::string_view message);
+
+ private:
+  engine::webhook_service& webhooks_;
+  const token_store& tokens_;
+};
+
+}  // namespace hookd::api

@@ -1,0 +1,265 @@
+#include "api/server.hpp"
+
+#include <atomic>
+#include <list>
+#include <mutex>
+#include <thread>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+
+#include "engine/log.hpp"
+#include "engine/version.hpp"
+
+namespace hookd::api {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+constexpr auto k_tuple = net::as_tuple(net::use_awaitable);
+constexpr std::size_t k_header_limit = 16 * 1024;
+
+// One connection. `idle` is true while it waits for the start of a request; only
+// then may shutdown cancel it without cutting a request short. Touched only on the
+// connection's strand.
+struct connection {
+  explicit connection(tcp::socket s) : stream(std::move(s)) {}
+  beast::tcp_stream stream;
+  bool idle = true;
+};
+
+}  // namespace
+
+struct server::impl {
+  impl(server_options o, const router& r) : options(std::move(o)), routes(r), acceptor(ioc) {}
+
+  net::awaitable<void> accept_loop();
+  net::awaitable<void> serve(std::shared_ptr<connection> c);
+  // Coroutine parameters are by value (CP.53): the frame owns what it uses.
+  net::awaitable<bool> write(std::shared_ptr<connection> c, http::response<http::string_body> res);
+  net::awaitable<void> reply_error(std::shared_ptr<connection> c, unsigned status,
+                                   std::string code, std::string message, unsigned version);
+
+  server_options options;
+  const router& routes;
+  net::io_context ioc;
+  tcp::acceptor acceptor;
+  std::vector<std::thread> threads;
+  std::atomic<bool> stopping{false};
+  std::mutex connections_mutex;
+  std::list<std::weak_ptr<connection>> connections;  // guarded by connections_mutex
+  std::unique_ptr<net::steady_timer> grace_timer;
+  std::uint16_t bound_port = 0;
+};
+
+server::server(server_options options, const router& router)
+    : impl_(std::make_unique<impl>(std::move(options), router)) {}
+
+server::~server() {
+  stop();
+  wait();
+}
+
+std::uint16_t server::port() const { return impl_->bound_port; }
+std::string server::host() const { return impl_->options.host; }
+
+boost::system::result<void, std::string> server::start() {
+  auto& i = *impl_;
+  const std::string where = i.options.host + ":" + std::to_string(i.options.port);
+  boost::system::error_code ec;
+  tcp::resolver resolver(i.ioc);
+  auto endpoints = resolver.resolve(i.options.host, std::to_string(i.options.port),
+                                    tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec || endpoints.empty()) return "cannot resolve listen address " + where + ": " + ec.message();
+  const tcp::endpoint endpoint = *endpoints.begin();
+  i.acceptor.open(endpoint.protocol(), ec);
+  if (!ec) i.acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) i.acceptor.bind(endpoint, ec);
+  if (!ec) i.acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return "cannot listen on " + where + ": " + ec.message();
+  i.bound_port = i.acceptor.local_endpoint().port();
+
+  net::co_spawn(i.ioc, i.accept_loop(), [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);  // a bug: let it crash loudly
+  });
+  unsigned n = i.options.threads ? i.options.threads : std::thread::hardware_concurrency();
+  if (n == 0) n = 1;
+  for (unsigned t = 0; t < n; ++t) {
+    i.threads.emplace_back([&i] { i.ioc.run(); });
+  }
+  return {};
+}
+
+void server::stop() {
+  auto& i = *impl_;
+  if (i.stopping.exchange(true)) return;
+  net::post(i.acceptor.get_executor(), [&i] {
+    boost::system::error_code ignored;
+    i.acceptor.close(ignored);
+    // Connections still busy after the grace period are cut.
+    i.grace_timer = std::make_unique<net::steady_timer>(i.ioc, i.options.shutdown_grace);
+    i.grace_timer->async_wait([&i](boost::system::error_code ec) {
+      if (!ec) i.ioc.stop();
+    });
+    std::lock_guard lock(i.connections_mutex);
+    for (auto& weak : i.connections) {
+      if (auto c = weak.lock()) {
+        net::post(c->stream.get_executor(), [c] {
+          if (c->idle) c->stream.socket().cancel();
+        });
+      }
+    }
+  });
+}
+
+void server::wait() {
+  for (auto& t : impl_->threads) {
+    if (t.joinable()) t.join();
+  }
+  impl_->threads.clear();
+}
+
+net::awaitable<void> server::impl::accept_loop() {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(ioc), k_tuple);
+    if (ec) {
+      if (stopping || ec == net::error::operation_aborted) break;
+      engine::log::warn("accept failed", {{"error", ec.message()}});
+      continue;
+    }
+    auto c = std::make_shared<connection>(std::move(socket));
+    {
+      std::lock_guard lock(connections_mutex);
+      // Drop entries of closed connections as we go, so the list stays small.
+      connections.remove_if([](const std::weak_ptr<connection>& w) { return w.expired(); });
+      connections.push_back(c);
+    }
+    auto executor = c->stream.get_executor();
+    net::co_spawn(executor, serve(std::move(c)), [this](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        engine::log::error("connection failed", {{"error", ex.what()}});
+      }
+    });
+  }
+  // With the acceptor closed and idle connections cancelled, the io_context runs out
+  // of work once in-flight requests finish; the grace timer is then the only thing
+  // left, so cancel it.
+  if (grace_timer) grace_timer->cancel();
+}
+
+net::awaitable<bool> server::impl::write(std::shared_ptr<connection> c,
+                                         http::response<http::string_body> res) {
+  res.set(http::field::server, engine::k_user_agent);
+  if (res.result() != http::status::no_content) {
+    res.set(http::field::content_type, "application/json");
+  }
+  res.prepare_payload();
+  c->stream.expires_after(options.io_timeout);
+  auto [ec, n] = co_await http::async_write(c->stream, res, k_tuple);
+  co_return !ec;
+}
+
+net::awaitable<void> server::impl::reply_error(std::shared_ptr<connection> c, unsigned status,
+                                               std::string code, std::string message,
+                                               unsigned version) {
+  response r = router::error(status, code, message);
+  http::response<http::string_body> res{static_cast<http::status>(status), version};
+  res.body() = std::move(r.body);
+  res.keep_alive(false);
+  co_await write(std::move(c), std::move(res));
+}
+
+net::awaitable<void> server::impl::serve(std::shared_ptr<connection> c) {
+  beast::flat_buffer buffer;
+
+  for (;;) {
+    // Idle: wait for the first byte of the next request (or use what is buffered).
+    c->idle = true;
+    if (stopping) break;
+    if (buffer.size() == 0) {
+      c->stream.expires_after(options.idle_timeout);
+      auto [ec, n] = co_await c->stream.async_read_some(buffer.prepare(4096), k_tuple);
+      if (ec) break;  // closed, timed out or cancelled by shutdown
+      buffer.commit(n);
+    }
+    c->idle = false;
+
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(k_header_limit);
+    parser.body_limit(options.body_limit);
+    c->stream.expires_after(options.header_timeout);
+    auto [hec, hn] = co_await http::async_read_header(c->stream, buffer, parser, k_tuple);
+    if (hec) {
+      if (hec == http::error::header_limit) {
+        co_await reply_error(c, 431, "headers_too_large", "request headers exceed 16 KiB", 11);
+      } else if (hec != beast::error::timeout && hec != net::error::eof &&
+                 hec != net::error::operation_aborted && hec != net::error::connection_reset) {
+        co_await reply_error(c, 400, "bad_request", "malformed HTTP request: " + hec.message(), 11);
+      }
+      break;
+    }
+    const auto& head = parser.get();
+    const unsigned version = head.version();
+    if (auto length = parser.content_length(); length && *length > options.body_limit) {
+      co_await reply_error(c, 413, "payload_too_large",
+                           "request body exceeds " + std::to_string(options.body_limit) + " bytes",
+                           version);
+      break;
+    }
+    if (beast::iequals(head[http::field::expect], "100-continue")) {
+      http::response<http::empty_body> cont{http::status::continue_, version};
+      c->stream.expires_after(options.io_timeout);
+      auto [cec, cn] = co_await http::async_write(c->stream, cont, k_tuple);
+      if (cec) break;
+    }
+    c->stream.expires_after(options.io_timeout);
+    auto [bec, bn] = co_await http::async_read(c->stream, buffer, parser, k_tuple);
+    if (bec) {
+      if (bec == http::error::body_limit) {
+        co_await reply_error(c, 413, "payload_too_large",
+                             "request body exceeds " + std::to_string(options.body_limit) +
+                                 " bytes",
+                             version);
+      }
+      break;
+    }
+
+    const auto& req = parser.get();
+    const response out = routes.handle({
+        .method = req.method_string(),
+        .target = req.target(),
+        .content_type = req[http::field::content_type],
+        .token = req["X-Token"],
+        .body = req.body(),
+    });
+    if (out.status >= 500) {
+      engine::log::warn("request failed", {{"method", std::string(req.method_string())},
+                                           {"status", std::to_string(out.status)}});
+    }
+    http::response<http::string_body> res{static_cast<http::status>(out.status), version};
+    res.body() = out.body;
+    if (!out.allow.empty()) res.set(http::field::allow, out.allow);
+    const bool keep_alive = req.keep_alive() && !stopping;
+    res.keep_alive(keep_alive);
+    if (!co_await write(c, std::move(res)) || !keep_alive) break;
+  }
+  boost::system::error_code ignored;
+  c->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  c->stream.close();
+}
+
+}  // namespace hookd::api

@@ -1,0 +1,65 @@
+// The webhook registry as the admin API and embedders use it: validated input in,
+// records out, each operation scoped to one account so no account can see or
+// change another's webhooks (another account's webhook is simply not found).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/clock.hpp"
+#include "engine/event_catalog.hpp"
+#include "engine/failure.hpp"
+#include "engine/random.hpp"
+#include "engine/webhook_validation.hpp"
+#include "store/webhook_registry.hpp"
+
+namespace hookd::engine {
+
+using store::webhook_page;
+using store::webhook_record;
+
+inline constexpr std::size_t k_default_page_size = 50;
+inline constexpr std::size_t k_max_page_size = 500;
+
+class webhook_service {
+ public:
+  // All references must outlive the service.
+  webhook_service(store::webhook_registry& registry, const event_catalog& catalog,
+                  const clock& clock, random_source& random);
+
+  // POST /api/v1/webhooks: body {"webhook": {...}}; a fresh secret is generated.
+  [[nodiscard]] outcome<webhook_record> create(std::string_view account, std::string_view body);
+  // PUT: full replacement with create's validation; the secret is kept.
+  [[nodiscard]] outcome<webhook_record> replace(std::string_view account, std::uint64_t id,
+                                                std::string_view body);
+  // PATCH: only the given fields change; settings merge key by key.
+  [[nodiscard]] outcome<webhook_record> patch(std::string_view account, std::uint64_t id,
+                                              std::string_view body);
+  [[nodiscard]] outcome<webhook_record> get(std::string_view account, std::uint64_t id) const;
+  [[nodiscard]] outcome<void> remove(std::string_view account, std::uint64_t id);
+  // Ids after `after`, at most `limit` (1..k_max_page_size).
+  [[nodiscard]] outcome<webhook_page> list(std::string_view account, std::uint64_t after,
+                                           std::size_t limit) const;
+
+  // Active webhooks of `account` subscribed to `type` (prefix scan of the index).
+  [[nodiscard]] outcome<std::vector<std::uint64_t>> subscribers(std::string_view account,
+                                                                std::string_view type) const;
+
+  const event_catalog& catalog() const noexcept { return catalog_; }
+
+  // "whsec_" + base64 of 24 random bytes.
+  static std::string generate_secret(random_source& random);
+
+ private:
+  outcome<webhook_record> update(std::string_view account, std::uint64_t id,
+                                 std::string_view body, webhook_mode mode);
+
+  store::webhook_registry& registry_;
+  const event_catalog& catalog_;
+  const clock& clock_;
+  random_source& random_;
+};
+
+}  // namespace hookd::engine

@@ -1,0 +1,267 @@
+#include "engine/webhook_validation.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include <boost/url/parse.hpp>
+#include <simdjson.h>
+
+namespace hookd::engine {
+namespace {
+
+namespace dom = simdjson::dom;
+
+constexpr std::array<std::string_view, 5> k_methods = {"POST", "PUT", "PATCH", "GET", "DELETE"};
+
+// Settings keys that are plain identifiers read as a.b; others as a["b"].
+std::string child_path(std::string_view parent, std::string_view key) {
+  const bool plain = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-';
+  });
+  std::string out(parent);
+  if (plain) {
+    out += '.';
+    out += key;
+  } else {
+    out += "[\"";
+    for (char c : key) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += "\"]";
+  }
+  return out;
+}
+
+std::string_view type_name(dom::element_type t) {
+  switch (t) {
+    case dom::element_type::ARRAY:
+      return "an array";
+    case dom::element_type::OBJECT:
+      return "an object";
+    case dom::element_type::INT64:
+    case dom::element_type::UINT64:
+    case dom::element_type::DOUBLE:
+      return "a number";
+    case dom::element_type::STRING:
+      return "a string";
+    case dom::element_type::BOOL:
+      return "a boolean";
+    case dom::element_type::NULL_VALUE:
+      return "null";
+  }
+  return "a value";
+}
+
+// "true", "false", true or false, as Sonar sends strings and clients send booleans.
+std::optional<bool> flag_value(dom::element v) {
+  if (v.type() == dom::element_type::BOOL) return bool(v.get_bool().value_unsafe());
+  if (v.type() == dom::element_type::STRING) {
+    const std::string_view s = v.get_string().value_unsafe();
+    if (s == "true") return true;
+    if (s == "false") return false;
+  }
+  return std::nullopt;
+}
+
+std::string flag_problem(dom::element v) {
+  return "must be \"true\", \"false\", true or false, got " +
+         (v.type() == dom::element_type::STRING
+              ? "\"" + std::string(v.get_string().value_unsafe()) + "\""
+              : std::string(type_name(v.type())));
+}
+
+class validator {
+ public:
+  validator(const event_catalog& catalog, webhook_mode mode) : catalog_(catalog), mode_(mode) {}
+
+  void run(dom::element root) {
+    if (root.type() != dom::element_type::OBJECT) {
+      fail("body", "the request body must be a JSON object like {\"webhook\": {...}}, got " +
+                   std::string(type_name(root.type())));
+      return;
+    }
+    dom::element webhook;
+    if (root.get_object().value_unsafe()["webhook"].get(webhook) != simdjson::SUCCESS) {
+      fail("webhook", "is required: the request body must be {\"webhook\": {...}}");
+      return;
+    }
+    if (webhook.type() != dom::element_type::OBJECT) {
+      fail("webhook", "must be an object, got " + std::string(type_name(webhook.type())));
+      return;
+    }
+    const dom::object obj = webhook.get_object().value_unsafe();
+    // Unknown top-level fields are ignored (DESIGN.md), so clients may send more.
+    read_name(obj);
+    read_active(obj);
+    read_settings(obj);
+    read_url(obj);
+    read_method(obj);
+  }
+
+  webhook_fields fields;
+  std::vector<field_error> errors;
+
+ private:
+  void fail(std::string field, std::string message) {
+    errors.push_back({std::move(field), std::move(message)});
+  }
+
+  bool required() const { return mode_ != webhook_mode::patch; }
+
+  // The member `key`, or nullopt (with an error when required) when absent.
+  std::optional<dom::element> member(const dom::object& obj, std::string_view key) {
+    dom::element v;
+    if (obj[key].get(v) == simdjson::SUCCESS) return v;
+    if (required()) fail("webhook." + std::string(key), "is required");
+    return std::nullopt;
+  }
+
+  std::optional<std::string_view> string_member(const dom::object& obj, std::string_view key) {
+    auto v = member(obj, key);
+    if (!v) return std::nullopt;
+    if (v->type() != dom::element_type::STRING) {
+      fail("webhook." + std::string(key),
+           "must be a string, got " + std::string(type_name(v->type())));
+      return std::nullopt;
+    }
+    return v->get_string().value_unsafe();
+  }
+
+  void read_name(const dom::object& obj) {
+    auto name = string_member(obj, "name");
+    if (!name) return;
+    if (name->find_first_not_of(" \t\r\n") == std::string_view::npos) {
+      fail("webhook.name", "must not be empty");
+    } else if (name->size() > k_max_name_bytes) {
+      fail("webhook.name", "must be at most " + std::to_string(k_max_name_bytes) +
+                               " bytes, got " + std::to_string(name->size()));
+    } else {
+      fields.name = std::string(*name);
+    }
+  }
+
+  void read_active(const dom::object& obj) {
+    dom::element v;
+    if (obj["active"].get(v) != simdjson::SUCCESS) {
+      // Omitted active means inactive, as in Sonar; a patch leaves it unchanged.
+      if (required()) fields.active = false;
+      return;
+    }
+    if (auto flag = flag_value(v)) {
+      fields.active = *flag;
+    } else {
+      fail("webhook.active", flag_problem(v));
+    }
+  }
+
+  void read_settings(const dom::object& obj) {
+    auto v = member(obj, "settings");
+    if (!v) return;
+    if (v->type() != dom::element_type::OBJECT) {
+      fail("webhook.settings", "must be an object of event type to \"true\"/\"false\", got " +
+                                   std::string(type_name(v->type())));
+      return;
+    }
+    std::vector<std::pair<std::string, bool>> settings;
+    bool ok = true;
+    for (auto [key, value] : v->get_object().value_unsafe()) {
+      const std::string path = child_path("webhook.settings", key);
+      if (!catalog_.contains(key)) {
+        fail(path, "is not a known event type; accepted: " + catalog_.joined());
+        ok = false;
+        continue;
+      }
+      auto flag = flag_value(value);
+      if (!flag) {
+        fail(path, flag_problem(value));
+        ok = false;
+        continue;
+      }
+      settings.emplace_back(std::string(key), *flag);
+    }
+    if (ok) fields.settings = std::move(settings);
+  }
+
+  void read_url(const dom::object& obj) {
+    auto url = string_member(obj, "url");
+    if (!url) return;
+    if (auto problem = url_problem(*url)) {
+      fail("webhook.url", *problem);
+    } else {
+      fields.url = std::string(*url);
+    }
+  }
+
+  void read_method(const dom::object& obj) {
+    auto method = string_member(obj, "http_method");
+    if (!method) return;
+    if (auto upper = normalize_http_method(*method)) {
+      fields.http_method = std::move(*upper);
+    } else {
+      fail("webhook.http_method",
+           "must be one of POST, PUT, PATCH, GET, DELETE, got \"" + std::string(*method) + "\"");
+    }
+  }
+
+  const event_catalog& catalog_;
+  webhook_mode mode_;
+};
+
+}  // namespace
+
+std::optional<std::string> url_problem(std::string_view url) {
+  if (url.empty()) return "must not be empty";
+  if (url.size() > k_max_url_bytes) {
+    return "must be at most " + std::to_string(k_max_url_bytes) + " bytes, got " +
+           std::to_string(url.size());
+  }
+  auto parsed = boost::urls::parse_absolute_uri(url);
+  if (!parsed) return "must be an absolute http or https URL (" + parsed.error().message() + ")";
+  std::string scheme(parsed->scheme());
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (scheme != "http" && scheme != "https") {
+    return "must use http or https, got \"" + scheme + "\"";
+  }
+  if (!parsed->has_authority() || parsed->encoded_host().empty()) return "must have a host";
+  return std::nullopt;
+}
+
+std::optional<std::string> normalize_http_method(std::string_view method) {
+  std::string upper(method);
+  std::transform(upper.begin(), upper.end(), upper.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  if (std::find(k_methods.begin(), k_methods.end(), upper) == k_methods.end()) {
+    return std::nullopt;
+  }
+  return upper;
+}
+
+outcome<webhook_fields> parse_webhook_request(std::string_view body, const event_catalog& catalog,
+                                              webhook_mode mode) {
+  // A parser per thread: simdjson parsers are reusable but not thread-safe.
+  thread_local dom::parser parser;
+  const simdjson::padded_string padded(body);
+  dom::element root;
+  if (auto error = parser.parse(padded).get(root)) {
+    return failure::from(errc::malformed_input,
+                         std::string("request body is not valid JSON: ") +
+                             simdjson::error_message(error));
+  }
+  validator v(catalog, mode);
+  v.run(root);
+  if (!v.errors.empty()) {
+    failure f = failure::from(errc::invalid_argument,
+                              v.errors.size() == 1
+                                  ? "the webhook has 1 invalid field"
+                                  : "the webhook has " + std::to_string(v.errors.size()) +
+                                        " invalid fields");
+    f.details = std::move(v.errors);
+    return f;
+  }
+  return std::move(v.fields);
+}
+
+}  // namespace hookd::engine

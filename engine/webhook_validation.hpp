@@ -1,0 +1,46 @@
+// Parsing and validation of the webhook object of the admin API (DESIGN.md
+// "Validation of a webhook"), with simdjson. Every invalid field is reported at
+// once with its JSON path; nothing here touches storage.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engine/event_catalog.hpp"
+#include "engine/failure.hpp"
+
+namespace hookd::engine {
+
+enum class webhook_mode {
+  create,   // name, url, http_method and settings required; active defaults to false
+  replace,  // PUT: as create
+  patch,    // PATCH: every field optional; only the given ones change
+};
+
+// The fields of a {"webhook": {...}} request that were present and valid.
+struct webhook_fields {
+  std::optional<std::string> name;
+  std::optional<bool> active;
+  // Event type -> subscribed, in request order; keys are in the catalog.
+  std::optional<std::vector<std::pair<std::string, bool>>> settings;
+  std::optional<std::string> url;
+  std::optional<std::string> http_method;  // upper case
+};
+
+inline constexpr std::size_t k_max_name_bytes = 255;
+inline constexpr std::size_t k_max_url_bytes = 2048;
+
+// errc::malformed_input when the body is not JSON; errc::invalid_argument with
+// every field error otherwise.
+[[nodiscard]] outcome<webhook_fields> parse_webhook_request(std::string_view body,
+                                                            const event_catalog& catalog,
+                                                            webhook_mode mode);
+
+// The checks on single values, shared with other inputs (for example the CLI).
+[[nodiscard]] std::optional<std::string> url_problem(std::string_view url);
+[[nodiscard]] std::optional<std::string> normalize_http_method(std::string_view method);
+
+}  // namespace hookd::engine

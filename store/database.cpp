@@ -1,0 +1,81 @@
+#include "store/database.hpp"
+
+#include <string>
+#include <system_error>
+
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+
+#include "store/database_impl.hpp"
+
+namespace hookd::store {
+namespace {
+
+constexpr const char* k_webhooks = "webhooks";
+constexpr const char* k_account_webhooks = "account_webhooks";
+constexpr const char* k_subscriptions = "subscriptions";
+
+}  // namespace
+
+boost::system::error_code to_error(const rocksdb::Status& s) noexcept {
+  if (s.ok()) return {};
+  if (s.IsNotFound()) return errc::not_found;
+  if (s.IsCorruption()) return errc::storage_corruption;
+  if (s.IsBusy() || s.IsTryAgain() || s.IsTimedOut() || s.IsIncomplete()) {
+    return errc::storage_busy;
+  }
+  if (s.IsInvalidArgument() || s.IsNotSupported()) return errc::invalid_argument;
+  if (s.IsShutdownInProgress()) return errc::shutting_down;
+  return errc::storage_io;
+}
+
+database::impl::~impl() {
+  for (auto* h : handles) {
+    if (db && h) db->DestroyColumnFamilyHandle(h);
+  }
+  handles.clear();
+  if (db) db->Close();
+}
+
+database::database(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
+database::~database() = default;
+
+boost::system::result<std::unique_ptr<database>, std::string> database::open(
+    const database_options& options) {
+  std::error_code fs_error;
+  std::filesystem::create_directories(options.path, fs_error);
+  if (fs_error) return "cannot create " + options.path.string() + ": " + fs_error.message();
+
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.IncreaseParallelism(2);
+  // Point lookups by id and prefix scans dominate; a bloom filter spares
+  // disk reads for absent ids.
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  rocksdb::ColumnFamilyOptions cf_options(db_options);
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, cf_options},
+      {k_webhooks, cf_options},
+      {k_account_webhooks, cf_options},
+      {k_subscriptions, cf_options},
+  };
+
+  auto i = std::make_unique<impl>();
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      rocksdb::DB::Open(db_options, options.path.string(), families, &i->handles, &raw);
+  if (!s.ok()) return "cannot open RocksDB at " + options.path.string() + ": " + s.ToString();
+  i->db.reset(raw);
+  i->meta = i->handles[0];
+  i->webhooks = i->handles[1];
+  i->account_webhooks = i->handles[2];
+  i->subscriptions = i->handles[3];
+  i->write_options.sync = options.fsync;
+  return std::unique_ptr<database>(new database(std::move(i)));
+}
+
+}  // namespace hookd::store

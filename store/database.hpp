@@ -1,0 +1,43 @@
+// The embedded RocksDB database: one DB directory, one column family per kind of
+// record (DESIGN.md "Storage"). Other folders see only this handle; the RocksDB
+// types stay behind store/database_impl.hpp.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "store/errc.hpp"
+
+namespace hookd::store {
+
+struct database_options {
+  // Directory of the RocksDB files; created when missing.
+  std::filesystem::path path;
+  // fsync the WAL on every write batch. Off (the default) survives a crash of the
+  // process (kill -9) but may lose the last writes on power loss; on survives
+  // power loss at the cost of one fsync per group commit.
+  bool fsync = false;
+};
+
+class database {
+ public:
+  struct impl;
+
+  // Opens (or creates) the database with every column family hookd uses. The error
+  // is RocksDB's own explanation (for example that another process holds the lock).
+  [[nodiscard]] static boost::system::result<std::unique_ptr<database>, std::string> open(
+      const database_options& options);
+
+  ~database();
+  database(const database&) = delete;
+  database& operator=(const database&) = delete;
+
+  impl& internals() noexcept { return *impl_; }
+
+ private:
+  explicit database(std::unique_ptr<impl> i);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace hookd::store

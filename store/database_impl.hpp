@@ -1,0 +1,32 @@
+// Internal to store/: the RocksDB handles behind store::database, and the
+// translation of rocksdb::Status into hookd::errc. Never include from outside.
+#pragma once
+
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/status.h>
+
+#include "store/database.hpp"
+
+namespace hookd::store {
+
+struct database::impl {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // owned; destroyed before db
+  rocksdb::ColumnFamilyHandle* meta = nullptr;           // "default": counters
+  rocksdb::ColumnFamilyHandle* webhooks = nullptr;       // be64(id) -> record
+  rocksdb::ColumnFamilyHandle* account_webhooks = nullptr;  // account 0x00 be64(id) -> empty
+  rocksdb::ColumnFamilyHandle* subscriptions = nullptr;  // account 0x00 type 0x00 be64(id) -> empty
+  rocksdb::WriteOptions write_options;
+
+  ~impl();
+};
+
+// Maps a RocksDB status to the project's error codes; ok() maps to success.
+boost::system::error_code to_error(const rocksdb::Status& s) noexcept;
+
+}  // namespace hookd::store

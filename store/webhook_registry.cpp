@@ -1,0 +1,308 @@
+#include "store/webhook_registry.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include <rocksdb/write_batch.h>
+
+#include "store/database_impl.hpp"
+#include "store/key_codec.hpp"
+
+namespace hookd::store {
+namespace {
+
+constexpr std::string_view k_next_webhook_id = "next_webhook_id";
+constexpr std::uint8_t k_record_version = 1;
+
+std::string account_key(std::string_view account, std::uint64_t id) {
+  std::string k;
+  k.reserve(account.size() + 9);
+  append_part(k, account);
+  append_be64(k, id);
+  return k;
+}
+
+std::string subscription_prefix(std::string_view account, std::string_view type) {
+  std::string k;
+  k.reserve(account.size() + type.size() + 10);
+  append_part(k, account);
+  append_part(k, type);
+  return k;
+}
+
+std::string subscription_key(std::string_view account, std::string_view type,
+                             std::uint64_t id) {
+  std::string k = subscription_prefix(account, type);
+  append_be64(k, id);
+  return k;
+}
+
+// Index keys of a record: subscriptions exist only while the webhook is active.
+void put_index(rocksdb::WriteBatch& batch, database::impl& d, const webhook_record& r) {
+  batch.Put(d.account_webhooks, account_key(r.account, r.id), {});
+  if (!r.active) return;
+  for (const auto& type : r.events) {
+    batch.Put(d.subscriptions, subscription_key(r.account, type, r.id), {});
+  }
+}
+
+void delete_index(rocksdb::WriteBatch& batch, database::impl& d, const webhook_record& r) {
+  batch.Delete(d.account_webhooks, account_key(r.account, r.id));
+  for (const auto& type : r.events) {
+    batch.Delete(d.subscriptions, subscription_key(r.account, type, r.id));
+  }
+}
+
+class writer {
+ public:
+  void u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
+  void u64(std::uint64_t v) { append_be64(out_, v); }
+  void str(std::string_view s) {
+    u64(s.size());
+    out_.append(s);
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+class reader {
+ public:
+  explicit reader(std::string_view in) : in_(in) {}
+  bool u8(std::uint8_t& v) {
+    if (in_.empty()) return false;
+    v = static_cast<std::uint8_t>(in_[0]);
+    in_.remove_prefix(1);
+    return true;
+  }
+  bool u64(std::uint64_t& v) {
+    if (in_.size() < 8) return false;
+    v = *read_be64(in_.substr(0, 8));
+    in_.remove_prefix(8);
+    return true;
+  }
+  bool str(std::string& s) {
+    std::uint64_t n = 0;
+    if (!u64(n) || n > in_.size()) return false;
+    s.assign(in_.substr(0, n));
+    in_.remove_prefix(n);
+    return true;
+  }
+  bool done() const { return in_.empty(); }
+
+ private:
+  std::string_view in_;
+};
+
+}  // namespace
+
+bool webhook_record::subscribes_to(std::string_view type) const {
+  return std::binary_search(events.begin(), events.end(), type);
+}
+
+std::string encode_webhook(const webhook_record& r) {
+  writer w;
+  w.u8(k_record_version);
+  w.u64(r.id);
+  w.str(r.account);
+  w.str(r.name);
+  w.u8(r.active ? 1 : 0);
+  w.u64(r.events.size());
+  for (const auto& e : r.events) w.str(e);
+  w.str(r.url);
+  w.str(r.http_method);
+  w.str(r.secret);
+  w.u64(static_cast<std::uint64_t>(r.created_at_ms));
+  w.u64(static_cast<std::uint64_t>(r.updated_at_ms));
+  w.str(r.disabled_reason);
+  return w.take();
+}
+
+result<webhook_record> decode_webhook(std::string_view bytes) {
+  reader in(bytes);
+  webhook_record r;
+  std::uint8_t version = 0;
+  std::uint8_t active = 0;
+  std::uint64_t n_events = 0;
+  std::uint64_t created = 0;
+  std::uint64_t updated = 0;
+  bool ok = in.u8(version) && version == k_record_version && in.u64(r.id) &&
+            in.str(r.account) && in.str(r.name) && in.u8(active) && in.u64(n_events) &&
+            n_events <= bytes.size();
+  for (std::uint64_t i = 0; ok && i < n_events; ++i) {
+    ok = in.str(r.events.emplace_back());
+  }
+  ok = ok && in.str(r.url) && in.str(r.http_method) && in.str(r.secret) && in.u64(created) &&
+       in.u64(updated) && in.str(r.disabled_reason) && in.done();
+  if (!ok) return boost::system::error_code(errc::storage_corruption);
+  r.active = active != 0;
+  r.created_at_ms = static_cast<std::int64_t>(created);
+  r.updated_at_ms = static_cast<std::int64_t>(updated);
+  return r;
+}
+
+webhook_registry::webhook_registry(database& db, std::uint64_t next_id)
+    : db_(db), next_id_(next_id) {}
+
+result<std::unique_ptr<webhook_registry>> webhook_registry::open(database& db) {
+  auto& d = db.internals();
+  std::string value;
+  rocksdb::Status s = d.db->Get(rocksdb::ReadOptions(), d.meta, k_next_webhook_id, &value);
+  std::uint64_t next = 1;
+  if (s.ok()) {
+    auto v = read_be64(value);
+    if (!v) return boost::system::error_code(errc::storage_corruption);
+    next = *v;
+  } else if (!s.IsNotFound()) {
+    return to_error(s);
+  }
+  return std::unique_ptr<webhook_registry>(new webhook_registry(db, next));
+}
+
+std::uint64_t webhook_registry::next_id() const {
+  std::lock_guard lock(write_mutex_);
+  return next_id_;
+}
+
+result<webhook_record> webhook_registry::create(webhook_record record) {
+  auto& d = db_.internals();
+  std::sort(record.events.begin(), record.events.end());
+  record.events.erase(std::unique(record.events.begin(), record.events.end()),
+                      record.events.end());
+
+  std::lock_guard lock(write_mutex_);
+  record.id = next_id_;
+  rocksdb::WriteBatch batch;
+  // The counter moves in the same batch as the record, so an id is never handed out
+  // twice, even when the process dies right after the write.
+  batch.Put(d.meta, k_next_webhook_id, be64_key(next_id_ + 1));
+  batch.Put(d.webhooks, be64_key(record.id), encode_webhook(record));
+  put_index(batch, d, record);
+  if (auto ec = to_error(d.db->Write(d.write_options, &batch))) return ec;
+  ++next_id_;
+  return record;
+}
+
+namespace {
+
+result<webhook_record> read_webhook(database::impl& d, const rocksdb::ReadOptions& options,
+                                    std::uint64_t id) {
+  std::string value;
+  rocksdb::Status s = d.db->Get(options, d.webhooks, be64_key(id), &value);
+  if (!s.ok()) return to_error(s);
+  return decode_webhook(value);
+}
+
+// Reads of several keys that must agree with each other use one snapshot.
+class snapshot_reads {
+ public:
+  explicit snapshot_reads(rocksdb::DB& db) : db_(db), snapshot_(db.GetSnapshot()) {
+    options.snapshot = snapshot_;
+  }
+  ~snapshot_reads() { db_.ReleaseSnapshot(snapshot_); }
+  snapshot_reads(const snapshot_reads&) = delete;
+  snapshot_reads& operator=(const snapshot_reads&) = delete;
+
+  rocksdb::ReadOptions options;
+
+ private:
+  rocksdb::DB& db_;
+  const rocksdb::Snapshot* snapshot_;
+};
+
+}  // namespace
+
+result<webhook_record> webhook_registry::get(std::uint64_t id) const {
+  return read_webhook(db_.internals(), rocksdb::ReadOptions(), id);
+}
+
+result<webhook_record> webhook_registry::update(std::uint64_t id, const change_fn& change) {
+  auto& d = db_.internals();
+  std::lock_guard lock(write_mutex_);
+  auto before = get(id);
+  if (!before) return before.error();
+  webhook_record after = *before;
+  if (auto ec = change(after)) return ec;
+  after.id = before->id;
+  after.account = before->account;
+  after.created_at_ms = before->created_at_ms;
+  std::sort(after.events.begin(), after.events.end());
+  after.events.erase(std::unique(after.events.begin(), after.events.end()), after.events.end());
+
+  rocksdb::WriteBatch batch;
+  delete_index(batch, d, *before);
+  put_index(batch, d, after);
+  batch.Put(d.webhooks, be64_key(id), encode_webhook(after));
+  if (auto ec = to_error(d.db->Write(d.write_options, &batch))) return ec;
+  return after;
+}
+
+result<void> webhook_registry::remove(std::uint64_t id) {
+  auto& d = db_.internals();
+  std::lock_guard lock(write_mutex_);
+  auto before = get(id);
+  if (!before) return before.error();
+  rocksdb::WriteBatch batch;
+  delete_index(batch, d, *before);
+  batch.Delete(d.webhooks, be64_key(id));
+  if (auto ec = to_error(d.db->Write(d.write_options, &batch))) return ec;
+  return {};
+}
+
+result<webhook_page> webhook_registry::list(std::string_view account, std::uint64_t after,
+                                            std::size_t limit) const {
+  auto& d = db_.internals();
+  webhook_page page;
+  if (limit == 0 || after == UINT64_MAX) return page;
+  std::string prefix;
+  append_part(prefix, account);
+  snapshot_reads reads(*d.db);
+  std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(reads.options, d.account_webhooks));
+  // Seek just past `after`; ids are big-endian so key order is id order.
+  it->Seek(account_key(account, after + 1));
+  for (; it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (page.webhooks.size() == limit) {
+      page.next_after = page.webhooks.back().id;
+      break;
+    }
+    auto id = read_be64(std::string_view(it->key().data(), it->key().size()).substr(prefix.size()));
+    if (!id) return boost::system::error_code(errc::storage_corruption);
+    auto record = read_webhook(d, reads.options, *id);
+    if (!record) return record.error();
+    page.webhooks.push_back(std::move(*record));
+  }
+  if (auto ec = to_error(it->status())) return ec;
+  return page;
+}
+
+result<std::vector<std::uint64_t>> webhook_registry::subscribers(std::string_view account,
+                                                                 std::string_view type) const {
+  auto& d = db_.internals();
+  const std::string prefix = subscription_prefix(account, type);
+  std::vector<std::uint64_t> ids;
+  std::unique_ptr<rocksdb::Iterator> it(
+      d.db->NewIterator(rocksdb::ReadOptions(), d.subscriptions));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    auto id = read_be64(std::string_view(it->key().data(), it->key().size()).substr(prefix.size()));
+    if (!id) return boost::system::error_code(errc::storage_corruption);
+    ids.push_back(*id);
+  }
+  if (auto ec = to_error(it->status())) return ec;
+  return ids;
+}
+
+result<void> webhook_registry::for_each(
+    const std::function<void(const webhook_record&)>& fn) const {
+  auto& d = db_.internals();
+  std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(rocksdb::ReadOptions(), d.webhooks));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto record = decode_webhook(std::string_view(it->value().data(), it->value().size()));
+    if (!record) return record.error();
+    fn(*record);
+  }
+  if (auto ec = to_error(it->status())) return ec;
+  return {};
+}
+
+}  // namespace hookd::store

@@ -1,0 +1,71 @@
+// The webhook registry in RocksDB: records by id, a per-account index for listing,
+// and the subscription index (account, event type, id) of active webhooks only.
+// A record and its index keys always change in one atomic WriteBatch.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/database.hpp"
+#include "store/errc.hpp"
+#include "store/webhook_record.hpp"
+
+namespace hookd::store {
+
+struct webhook_page {
+  std::vector<webhook_record> webhooks;
+  std::optional<std::uint64_t> next_after;  // pass as `after` to read the next page
+};
+
+class webhook_registry {
+ public:
+  // Loads the id counter; the database must outlive the registry.
+  [[nodiscard]] static result<std::unique_ptr<webhook_registry>> open(database& db);
+
+  // Stores a new webhook under the next id (written into `record.id`) and returns it.
+  [[nodiscard]] result<webhook_record> create(webhook_record record);
+
+  [[nodiscard]] result<webhook_record> get(std::uint64_t id) const;
+
+  // Read-modify-write of one webhook under the registry's write lock: `change` edits
+  // the record (returning an error aborts without writing). id, account and
+  // created_at_ms cannot change. Index keys follow the new state in the same batch.
+  using change_fn = std::function<boost::system::error_code(webhook_record&)>;
+  [[nodiscard]] result<webhook_record> update(std::uint64_t id, const change_fn& change);
+
+  // Removes the webhook and all its index keys. not_found when absent.
+  [[nodiscard]] result<void> remove(std::uint64_t id);
+
+  // The account's webhooks with id > after, in id order, at most `limit`.
+  [[nodiscard]] result<webhook_page> list(std::string_view account, std::uint64_t after,
+                                          std::size_t limit) const;
+
+  // Ids of the account's active webhooks subscribed to `type`, in id order: one
+  // prefix scan of the subscription index.
+  [[nodiscard]] result<std::vector<std::uint64_t>> subscribers(std::string_view account,
+                                                               std::string_view type) const;
+
+  // Visits every stored webhook in id order (start-up snapshots, tests).
+  [[nodiscard]] result<void> for_each(const std::function<void(const webhook_record&)>& fn) const;
+
+  // The id the next create will use.
+  std::uint64_t next_id() const;
+
+ private:
+  webhook_registry(database& db, std::uint64_t next_id);
+
+  database& db_;
+  mutable std::mutex write_mutex_;  // serialises creates and read-modify-writes
+  std::uint64_t next_id_;           // guarded by write_mutex_
+};
+
+// Encoding of a record as a RocksDB value; exposed for tests.
+std::string encode_webhook(const webhook_record& r);
+[[nodiscard]] result<webhook_record> decode_webhook(std::string_view bytes);
+
+}  // namespace hookd::store

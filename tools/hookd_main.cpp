@@ -1,0 +1,306 @@
+// The `hookd` command: `serve` runs the admin API on an embedded RocksDB data
+// folder; `token create` adds an API token to a tokens file.
+#include <pthread.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/router.hpp"
+#include "api/server.hpp"
+#include "api/tokens.hpp"
+#include "engine/clock.hpp"
+#include "engine/event_catalog.hpp"
+#include "engine/log.hpp"
+#include "engine/random.hpp"
+#include "engine/version.hpp"
+#include "engine/webhook_service.hpp"
+#include "store/database.hpp"
+#include "store/webhook_registry.hpp"
+
+namespace {
+
+using namespace hookd;
+
+constexpr const char* k_main_help = R"(hookd - webhook dispatch engine
+
+Usage:
+  hookd serve [options]          run the admin API (see hookd serve --help)
+  hookd token create [options]   add an API token (see hookd token create --help)
+  hookd --version                print the version
+  hookd --help                   show this help
+)";
+
+constexpr const char* k_serve_help = R"(Usage: hookd serve [options]
+
+Runs the admin HTTP API on an embedded RocksDB data folder. Once ready it prints
+one line, "hookd listening on http://HOST:PORT", to stdout. SIGINT or SIGTERM stop
+it cleanly. Every flag can also be set in the environment; the flag wins.
+
+Options:
+  --listen HOST:PORT   address to listen on; port 0 picks a free port
+                       (env HOOKD_LISTEN, default 127.0.0.1:8080)
+  --data DIR           RocksDB data folder, created if missing
+                       (env HOOKD_DATA, default ./var/hookd)
+  --threads N          threads serving requests
+                       (env HOOKD_THREADS, default: the number of cores)
+  --tokens FILE        tokens file: one "account:token" or "account:sha256:<hex>"
+                       per line (env HOOKD_TOKENS_FILE, default: none)
+                       Tokens may also be given as HOOKD_TOKENS="acme:tok_a,beta:tok_b".
+  --events FILE        event catalog, one event type per line, replacing Sonar's
+                       eleven default types (env HOOKD_EVENTS_FILE, default: Sonar's)
+  --fsync              fsync every write for power-loss durability
+                       (env HOOKD_FSYNC=1, default off: survives a process crash)
+  --help               show this help
+)";
+
+constexpr const char* k_token_help = R"(Usage: hookd token create --account NAME --tokens FILE
+
+Creates a random API token for account NAME, appends its SHA-256 to FILE (created
+with mode 0600 if missing) as "NAME:sha256:<hex>", and prints the token once.
+The token cannot be recovered from the file.
+
+Options:
+  --account NAME   account the token authenticates as: 1-64 of [A-Za-z0-9_.-] (required)
+  --tokens FILE    tokens file to append to (env HOOKD_TOKENS_FILE; required)
+  --help           show this help
+)";
+
+int usage_error(const std::string& message, const char* help_hint) {
+  std::cerr << "hookd: " << message << "\n" << "Run '" << help_hint << " --help' for usage.\n";
+  return 2;
+}
+
+std::string env_or(const char* name, std::string fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : std::move(fallback);
+}
+
+// Flags of the form --name VALUE or --name=VALUE; booleans listed in `switches`.
+struct parsed_flags {
+  std::map<std::string, std::string> values;
+  std::optional<std::string> error;
+  bool help = false;
+};
+
+parsed_flags parse_flags(const std::vector<std::string>& args, const std::vector<std::string>& known,
+                         const std::vector<std::string>& switches) {
+  parsed_flags out;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      out.help = true;
+      continue;
+    }
+    if (!arg.starts_with("--")) {
+      out.error = "unexpected argument \"" + arg + "\"";
+      return out;
+    }
+    std::string name = arg.substr(2);
+    std::optional<std::string> value;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    const bool is_switch = std::find(switches.begin(), switches.end(), name) != switches.end();
+    if (!is_switch && std::find(known.begin(), known.end(), name) == known.end()) {
+      out.error = "unknown flag --" + name;
+      return out;
+    }
+    if (is_switch) {
+      out.values[name] = value.value_or("1");
+      continue;
+    }
+    if (!value) {
+      if (i + 1 >= args.size()) {
+        out.error = "--" + name + " needs a value";
+        return out;
+      }
+      value = args[++i];
+    }
+    out.values[name] = *value;
+  }
+  return out;
+}
+
+std::string flag(const parsed_flags& f, const std::string& name, const char* env,
+                 std::string fallback) {
+  if (auto it = f.values.find(name); it != f.values.end()) return it->second;
+  return env_or(env, std::move(fallback));
+}
+
+// "HOST:PORT" or "[V6]:PORT".
+std::optional<std::pair<std::string, std::uint16_t>> parse_listen(const std::string& text) {
+  std::string host;
+  std::string port;
+  if (text.starts_with("[")) {
+    auto close = text.find("]:");
+    if (close == std::string::npos) return std::nullopt;
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos) return std::nullopt;
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  unsigned value = 0;
+  auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (host.empty() || port.empty() || ec != std::errc() || p != port.data() + port.size() ||
+      value > 65535) {
+    return std::nullopt;
+  }
+  return std::pair{host, static_cast<std::uint16_t>(value)};
+}
+
+int serve(const std::vector<std::string>& args) {
+  auto f = parse_flags(args, {"listen", "data", "threads", "tokens", "events"}, {"fsync"});
+  if (f.help) {
+    std::cout << k_serve_help;
+    return 0;
+  }
+  if (f.error) return usage_error(*f.error, "hookd serve");
+
+  const std::string listen_text = flag(f, "listen", "HOOKD_LISTEN", "127.0.0.1:8080");
+  auto listen = parse_listen(listen_text);
+  if (!listen) {
+    return usage_error("--listen \"" + listen_text + "\" is not HOST:PORT", "hookd serve");
+  }
+  const std::string data = flag(f, "data", "HOOKD_DATA", "./var/hookd");
+  const std::string threads_text = flag(f, "threads", "HOOKD_THREADS", "0");
+  unsigned threads = 0;
+  {
+    auto [p, ec] = std::from_chars(threads_text.data(), threads_text.data() + threads_text.size(),
+                                   threads);
+    if (ec != std::errc() || p != threads_text.data() + threads_text.size() || threads > 256) {
+      return usage_error("--threads \"" + threads_text + "\" is not a number from 1 to 256",
+                         "hookd serve");
+    }
+  }
+  const std::string tokens_file = flag(f, "tokens", "HOOKD_TOKENS_FILE", "");
+  const std::string events_file = flag(f, "events", "HOOKD_EVENTS_FILE", "");
+  const bool fsync = flag(f, "fsync", "HOOKD_FSYNC", "0") != "0";
+
+  auto tokens = api::token_store::load(
+      env_or("HOOKD_TOKENS", ""),
+      tokens_file.empty() ? std::nullopt : std::optional<std::filesystem::path>(tokens_file));
+  if (!tokens) {
+    std::cerr << "hookd: " << tokens.error() << "\n";
+    return 1;
+  }
+  if (tokens->size() == 0) {
+    engine::log::warn("no API tokens configured: every API request will get 401",
+                      {{"hint", "set HOOKD_TOKENS or --tokens"}});
+  }
+
+  auto catalog = events_file.empty() ? engine::event_catalog::sonar_default()
+                                     : engine::event_catalog::load(events_file);
+  if (!catalog) {
+    std::cerr << "hookd: --events: " << catalog.error() << "\n";
+    return 1;
+  }
+
+  // Block the stop signals in every thread (RocksDB's and the server's inherit the
+  // mask); the main thread waits for them with sigwait.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto db = store::database::open({.path = data, .fsync = fsync});
+  if (!db) {
+    std::cerr << "hookd: " << db.error() << "\n";
+    return 1;
+  }
+  auto registry = store::webhook_registry::open(**db);
+  if (!registry) {
+    std::cerr << "hookd: cannot load the webhook registry from " << data << ": "
+              << registry.error().message() << "\n";
+    return 1;
+  }
+  engine::system_clock clock;
+  engine::crypto_random random;
+  engine::webhook_service webhooks(**registry, *catalog, clock, random);
+  api::router router(webhooks, *tokens);
+  api::server server({.host = listen->first, .port = listen->second, .threads = threads},
+                     router);
+  if (auto started = server.start(); !started) {
+    std::cerr << "hookd: " << started.error() << "\n";
+    return 1;
+  }
+  const std::string shown_host =
+      listen->first.find(':') != std::string::npos ? "[" + listen->first + "]" : listen->first;
+  std::cout << "hookd listening on http://" << shown_host << ":" << server.port() << std::endl;
+  engine::log::info("started", {{"version", engine::k_version},
+                                {"listen", shown_host + ":" + std::to_string(server.port())},
+                                {"data", data},
+                                {"accounts_tokens", std::to_string(tokens->size())},
+                                {"event_types", std::to_string(catalog->types().size())}});
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  engine::log::info("stopping", {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});
+  server.stop();
+  server.wait();
+  engine::log::info("stopped");
+  return 0;
+}
+
+int token_create(const std::vector<std::string>& args) {
+  auto f = parse_flags(args, {"account", "tokens"}, {});
+  if (f.help) {
+    std::cout << k_token_help;
+    return 0;
+  }
+  if (f.error) return usage_error(*f.error, "hookd token create");
+  const std::string account = flag(f, "account", "HOOKD_ACCOUNT", "");
+  const std::string file = flag(f, "tokens", "HOOKD_TOKENS_FILE", "");
+  if (account.empty()) return usage_error("--account is required", "hookd token create");
+  if (file.empty()) return usage_error("--tokens is required", "hookd token create");
+  engine::crypto_random random;
+  auto token = api::token_store::create(file, account, random);
+  if (!token) {
+    std::cerr << "hookd: " << token.error() << "\n";
+    return 1;
+  }
+  std::cout << *token << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::cout << k_main_help;
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "--version" || args[0] == "version") {
+    std::cout << "hookd " << engine::k_version << "\n";
+    return 0;
+  }
+  try {
+    if (args[0] == "serve") return serve({args.begin() + 1, args.end()});
+    if (args[0] == "token") {
+      if (args.size() >= 2 && args[1] == "create") return token_create({args.begin() + 2, args.end()});
+      if (args.size() >= 2 && (args[1] == "--help" || args[1] == "-h")) {
+        std::cout << k_token_help;
+        return 0;
+      }
+      return usage_error("unknown token command; did you mean 'hookd token create'?", "hookd");
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "hookd: fatal: " << e.what() << "\n";
+    return 1;
+  }
+  return usage_error("unknown command \"" + args[0] + "\"", "hookd");
+}
