@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <list>
-#include <mutex>
 #include <thread>
 
 #include <boost/asio/as_tuple.hpp>
@@ -37,12 +36,14 @@ struct connection {
   explicit connection(tcp::socket s) : stream(std::move(s)) {}
   beast::tcp_stream stream;
   bool idle = true;
+  std::list<std::shared_ptr<connection>>::iterator position;  // in server::impl::connections
 };
 
 }  // namespace
 
 struct server::impl {
-  impl(server_options o, const router& r) : options(std::move(o)), routes(r), acceptor(ioc) {}
+  impl(server_options o, const router& r)
+      : options(std::move(o)), routes(r), control(net::make_strand(ioc)), acceptor(control) {}
 
   net::awaitable<void> accept_loop();
   net::awaitable<void> serve(std::shared_ptr<connection> c);
@@ -50,16 +51,19 @@ struct server::impl {
   net::awaitable<bool> write(std::shared_ptr<connection> c, http::response<http::string_body> res);
   net::awaitable<void> reply_error(std::shared_ptr<connection> c, unsigned status,
                                    std::string code, std::string message, unsigned version);
+  void closed(std::shared_ptr<connection> c);
 
   server_options options;
   const router& routes;
   net::io_context ioc;
+  // The server's own state (acceptor, connection list, grace timer) lives on this
+  // strand; each connection runs on a strand of its own.
+  net::strand<net::io_context::executor_type> control;
   tcp::acceptor acceptor;
+  std::list<std::shared_ptr<connection>> connections;
+  std::unique_ptr<net::steady_timer> grace_timer;
   std::vector<std::thread> threads;
   std::atomic<bool> stopping{false};
-  std::mutex connections_mutex;
-  std::list<std::weak_ptr<connection>> connections;  // guarded by connections_mutex
-  std::unique_ptr<net::steady_timer> grace_timer;
   std::uint16_t bound_port = 0;
 };
 
@@ -74,7 +78,7 @@ server::~server() {
 std::uint16_t server::port() const { return impl_->bound_port; }
 std::string server::host() const { return impl_->options.host; }
 
-boost::system::result<void, std::string> server::start() {
+explained<void> server::start() {
   auto& i = *impl_;
   const std::string where = i.options.host + ":" + std::to_string(i.options.port);
   boost::system::error_code ec;
@@ -90,7 +94,7 @@ boost::system::result<void, std::string> server::start() {
   if (ec) return "cannot listen on " + where + ": " + ec.message();
   i.bound_port = i.acceptor.local_endpoint().port();
 
-  net::co_spawn(i.ioc, i.accept_loop(), [](std::exception_ptr e) {
+  net::co_spawn(i.control, i.accept_loop(), [](std::exception_ptr e) {
     if (e) std::rethrow_exception(e);  // a bug: let it crash loudly
   });
   unsigned n = i.options.threads ? i.options.threads : std::thread::hardware_concurrency();
@@ -104,21 +108,21 @@ boost::system::result<void, std::string> server::start() {
 void server::stop() {
   auto& i = *impl_;
   if (i.stopping.exchange(true)) return;
-  net::post(i.acceptor.get_executor(), [&i] {
+  net::post(i.control, [&i] {
     boost::system::error_code ignored;
     i.acceptor.close(ignored);
-    // Connections still busy after the grace period are cut.
-    i.grace_timer = std::make_unique<net::steady_timer>(i.ioc, i.options.shutdown_grace);
+    if (i.connections.empty()) return;
+    // Connections still busy after the grace period are cut; closed() cancels the
+    // timer when the last one ends first.
+    i.grace_timer = std::make_unique<net::steady_timer>(i.control, i.options.shutdown_grace);
     i.grace_timer->async_wait([&i](boost::system::error_code ec) {
       if (!ec) i.ioc.stop();
     });
-    std::lock_guard lock(i.connections_mutex);
-    for (auto& weak : i.connections) {
-      if (auto c = weak.lock()) {
-        net::post(c->stream.get_executor(), [c] {
-          if (c->idle) c->stream.socket().cancel();
-        });
-      }
+    for (auto& c : i.connections) {
+      net::post(c->stream.get_executor(), [c] {
+        boost::system::error_code ignored;  // already closed is fine
+        if (c->idle) c->stream.socket().cancel(ignored);
+      });
     }
   });
 }
@@ -138,13 +142,10 @@ net::awaitable<void> server::impl::accept_loop() {
       engine::log::warn("accept failed", {{"error", ec.message()}});
       continue;
     }
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);  // responses are written whole
     auto c = std::make_shared<connection>(std::move(socket));
-    {
-      std::lock_guard lock(connections_mutex);
-      // Drop entries of closed connections as we go, so the list stays small.
-      connections.remove_if([](const std::weak_ptr<connection>& w) { return w.expired(); });
-      connections.push_back(c);
-    }
+    c->position = connections.insert(connections.end(), c);
     auto executor = c->stream.get_executor();
     net::co_spawn(executor, serve(std::move(c)), [this](std::exception_ptr e) {
       if (!e) return;
@@ -155,10 +156,15 @@ net::awaitable<void> server::impl::accept_loop() {
       }
     });
   }
-  // With the acceptor closed and idle connections cancelled, the io_context runs out
-  // of work once in-flight requests finish; the grace timer is then the only thing
-  // left, so cancel it.
-  if (grace_timer) grace_timer->cancel();
+}
+
+void server::impl::closed(std::shared_ptr<connection> c) {
+  net::post(control, [this, c] {
+    connections.erase(c->position);
+    // The last connection is gone: nothing is left for the grace timer to cut, and
+    // with it cancelled the io_context runs out of work and the threads return.
+    if (stopping && connections.empty() && grace_timer) grace_timer->cancel();
+  });
 }
 
 net::awaitable<bool> server::impl::write(std::shared_ptr<connection> c,
@@ -204,7 +210,13 @@ net::awaitable<void> server::impl::serve(std::shared_ptr<connection> c) {
     c->stream.expires_after(options.header_timeout);
     auto [hec, hn] = co_await http::async_read_header(c->stream, buffer, parser, k_tuple);
     if (hec) {
-      if (hec == http::error::header_limit) {
+      if (hec == http::error::body_limit) {
+        // Beast checks Content-Length against the limit as soon as the header is read.
+        co_await reply_error(c, 413, "payload_too_large",
+                             "request body exceeds " + std::to_string(options.body_limit) +
+                                 " bytes",
+                             11);
+      } else if (hec == http::error::header_limit) {
         co_await reply_error(c, 431, "headers_too_large", "request headers exceed 16 KiB", 11);
       } else if (hec != beast::error::timeout && hec != net::error::eof &&
                  hec != net::error::operation_aborted && hec != net::error::connection_reset) {
@@ -260,6 +272,7 @@ net::awaitable<void> server::impl::serve(std::shared_ptr<connection> c) {
   boost::system::error_code ignored;
   c->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   c->stream.close();
+  closed(std::move(c));
 }
 
 }  // namespace hookd::api

@@ -41,7 +41,7 @@ class server {
   server& operator=(const server&) = delete;
 
   // Binds, listens and starts the threads. Errors name the address.
-  [[nodiscard]] boost::system::result<void, std::string> start();
+  [[nodiscard]] explained<void> start();
   // The bound port (useful with port 0); valid after start().
   std::uint16_t port() const;
   std::string host() const;

@@ -70,7 +70,7 @@ std::optional<std::string> token_store::add_line(std::string_view line) {
   return std::nullopt;
 }
 
-boost::system::result<token_store, std::string> token_store::load(
+explained<token_store> token_store::load(
     std::string_view env_tokens, const std::optional<std::filesystem::path>& file) {
   token_store store;
   int n = 0;
@@ -116,7 +116,7 @@ std::optional<std::string> token_store::authenticate(std::string_view token) con
   return match->account;
 }
 
-boost::system::result<std::string, std::string> token_store::create(
+explained<std::string> token_store::create(
     const std::filesystem::path& file, std::string_view account, engine::random_source& random) {
   if (!valid_account_name(account)) {
     return {boost::system::in_place_error,
@@ -134,14 +134,24 @@ boost::system::result<std::string, std::string> token_store::create(
     std::error_code ec;
     std::filesystem::create_directories(file.parent_path(), ec);
   }
-  const int fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  const int fd = ::open(file.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
     return {boost::system::in_place_error,
             "cannot open tokens file " + file.string() + ": " + std::strerror(errno)};
   }
-  const ssize_t written = ::write(fd, line.data(), line.size());
+  // A hand-edited file may lack its final newline; appending right after it would
+  // glue the new entry onto the last token.
+  std::string out = line;
+  struct stat st {};
+  char last = '\n';
+  if (::fstat(fd, &st) != 0 || (st.st_size > 0 && ::pread(fd, &last, 1, st.st_size - 1) != 1)) {
+    ::close(fd);
+    return {boost::system::in_place_error, "cannot read tokens file " + file.string()};
+  }
+  if (last != '\n') out.insert(0, 1, '\n');
+  const ssize_t written = ::write(fd, out.data(), out.size());
   const int close_result = ::close(fd);
-  if (written != static_cast<ssize_t>(line.size()) || close_result != 0) {
+  if (written != static_cast<ssize_t>(out.size()) || close_result != 0) {
     return {boost::system::in_place_error, "cannot write tokens file " + file.string()};
   }
   return {boost::system::in_place_value, std::move(token)};

@@ -14,6 +14,7 @@
 #include <boost/system/result.hpp>
 
 #include "engine/random.hpp"
+#include "store/errc.hpp"
 
 namespace hookd::api {
 
@@ -25,7 +26,7 @@ class token_store {
   using digest = std::array<unsigned char, 32>;
 
   // Errors name the source ("HOOKD_TOKENS entry 2", "tokens:3") and never echo a token.
-  [[nodiscard]] static boost::system::result<token_store, std::string> load(
+  [[nodiscard]] static explained<token_store> load(
       std::string_view env_tokens, const std::optional<std::filesystem::path>& file);
 
   // The account the token belongs to, or nullopt.
@@ -35,7 +36,7 @@ class token_store {
 
   // Appends a new random token for `account` to `file` (stored as its SHA-256, the
   // file created with mode 0600 if missing) and returns the token in clear text.
-  [[nodiscard]] static boost::system::result<std::string, std::string> create(
+  [[nodiscard]] static explained<std::string> create(
       const std::filesystem::path& file, std::string_view account, engine::random_source& random);
 
   static digest hash(std::string_view token);

@@ -28,7 +28,7 @@ event_catalog event_catalog::sonar_default() {
   });
 }
 
-boost::system::result<event_catalog, std::string> event_catalog::from_types(
+explained<event_catalog> event_catalog::from_types(
     std::vector<std::string> types) {
   if (types.empty()) return std::string("the event catalog is empty");
   for (std::size_t i = 0; i < types.size(); ++i) {
@@ -43,7 +43,7 @@ boost::system::result<event_catalog, std::string> event_catalog::from_types(
   return event_catalog(std::move(types));
 }
 
-boost::system::result<event_catalog, std::string> event_catalog::load(
+explained<event_catalog> event_catalog::load(
     const std::filesystem::path& file) {
   std::ifstream in(file);
   if (!in) return "cannot read event catalog " + file.string();
@@ -60,10 +60,15 @@ boost::system::result<event_catalog, std::string> event_catalog::load(
       return file.string() + ":" + std::to_string(number) + ": event type \"" + type +
              "\" is not 1-64 characters of [a-z0-9_.-]";
     }
+    // Checked here rather than left to from_types so the error names the line.
+    if (std::find(types.begin(), types.end(), type) != types.end()) {
+      return file.string() + ":" + std::to_string(number) + ": event type \"" + type +
+             "\" is listed twice";
+    }
     types.push_back(std::move(type));
   }
   auto catalog = from_types(std::move(types));
-  if (!catalog) return file.string() + ": " + catalog.error();
+  if (!catalog) return file.string() + ": " + catalog.error().message;
   return catalog;
 }
 

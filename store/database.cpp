@@ -40,7 +40,7 @@ database::impl::~impl() {
 database::database(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
 database::~database() = default;
 
-boost::system::result<std::unique_ptr<database>, std::string> database::open(
+explained<std::unique_ptr<database>> database::open(
     const database_options& options) {
   std::error_code fs_error;
   std::filesystem::create_directories(options.path, fs_error);

@@ -1,5 +1,6 @@
 #include "store/errc.hpp"
 
+#include <stdexcept>
 #include <string>
 
 namespace hookd {
@@ -35,6 +36,10 @@ class category final : public boost::system::error_category {
 };
 
 }  // namespace
+
+void throw_exception_from_error(const explained_error& e, const boost::source_location&) {
+  throw std::runtime_error(e.message);
+}
 
 const boost::system::error_category& hookd_category() noexcept {
   static const category instance;

@@ -3,6 +3,10 @@
 // Each value says what the caller should do next.
 #pragma once
 
+#include <string>
+#include <utility>
+
+#include <boost/assert/source_location.hpp>
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
@@ -29,6 +33,21 @@ inline boost::system::error_code make_error_code(errc e) noexcept {
 
 template <class T>
 using result = boost::system::result<T>;
+
+// An error explained in words, for failures whose reader is a person: a bad option,
+// an unreadable file, a data folder locked by another process.
+struct explained_error {
+  explained_error() = default;
+  explained_error(std::string m) : message(std::move(m)) {}  // NOLINT: implicit on purpose
+  explained_error(const char* m) : message(m) {}             // NOLINT: implicit on purpose
+  std::string message;
+};
+
+template <class T>
+using explained = boost::system::result<T, explained_error>;
+
+[[noreturn]] void throw_exception_from_error(const explained_error& e,
+                                             const boost::source_location& loc);
 
 }  // namespace hookd
 

@@ -192,7 +192,7 @@ int serve(const std::vector<std::string>& args) {
       env_or("HOOKD_TOKENS", ""),
       tokens_file.empty() ? std::nullopt : std::optional<std::filesystem::path>(tokens_file));
   if (!tokens) {
-    std::cerr << "hookd: " << tokens.error() << "\n";
+    std::cerr << "hookd: " << tokens.error().message << "\n";
     return 1;
   }
   if (tokens->size() == 0) {
@@ -203,7 +203,7 @@ int serve(const std::vector<std::string>& args) {
   auto catalog = events_file.empty() ? engine::event_catalog::sonar_default()
                                      : engine::event_catalog::load(events_file);
   if (!catalog) {
-    std::cerr << "hookd: --events: " << catalog.error() << "\n";
+    std::cerr << "hookd: --events: " << catalog.error().message << "\n";
     return 1;
   }
 
@@ -218,7 +218,7 @@ int serve(const std::vector<std::string>& args) {
 
   auto db = store::database::open({.path = data, .fsync = fsync});
   if (!db) {
-    std::cerr << "hookd: " << db.error() << "\n";
+    std::cerr << "hookd: " << db.error().message << "\n";
     return 1;
   }
   auto registry = store::webhook_registry::open(**db);
@@ -234,7 +234,7 @@ int serve(const std::vector<std::string>& args) {
   api::server server({.host = listen->first, .port = listen->second, .threads = threads},
                      router);
   if (auto started = server.start(); !started) {
-    std::cerr << "hookd: " << started.error() << "\n";
+    std::cerr << "hookd: " << started.error().message << "\n";
     return 1;
   }
   const std::string shown_host =
@@ -269,7 +269,7 @@ int token_create(const std::vector<std::string>& args) {
   engine::crypto_random random;
   auto token = api::token_store::create(file, account, random);
   if (!token) {
-    std::cerr << "hookd: " << token.error() << "\n";
+    std::cerr << "hookd: " << token.error().message << "\n";
     return 1;
   }
   std::cout << *token << std::endl;

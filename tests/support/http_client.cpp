@@ -118,6 +118,24 @@ void raw_connection::send(const std::string& bytes) {
   }
 }
 
+std::string raw_connection::read_until(const std::string& marker, std::chrono::seconds limit) {
+  std::string out;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  char c = 0;
+  while (out.find(marker) == std::string::npos) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) throw std::runtime_error("marker did not arrive in time: " + marker);
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    // One byte at a time, so nothing after the marker is consumed.
+    const ssize_t n = ::recv(fd_, &c, 1, 0);
+    if (n <= 0) throw std::runtime_error("connection closed before marker: " + marker);
+    out.push_back(c);
+  }
+  return out;
+}
+
 std::string raw_connection::read_until_close(std::chrono::seconds limit) {
   std::string out;
   const auto deadline = std::chrono::steady_clock::now() + limit;

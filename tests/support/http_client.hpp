@@ -54,6 +54,9 @@ class raw_connection {
   // Reads until the peer closes the connection; throws if it has not closed within
   // `limit` (a safety net so a broken server fails the test instead of hanging it).
   std::string read_until_close(std::chrono::seconds limit = std::chrono::seconds(20));
+  // Reads until what arrived contains `marker`; returns everything read so far.
+  std::string read_until(const std::string& marker,
+                         std::chrono::seconds limit = std::chrono::seconds(20));
 
  private:
   int fd_ = -1;
