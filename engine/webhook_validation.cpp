@@ -166,7 +166,10 @@ class validator {
     }
     std::vector<std::pair<std::string, bool>> settings;
     bool ok = true;
-    for (auto [key, value] : v->get_object().value_unsafe()) {
+    // A named copy: value_unsafe() on the temporary result returns a reference into it,
+    // which a range-for would use after the temporary is gone.
+    const dom::object entries = v->get_object().value_unsafe();
+    for (auto [key, value] : entries) {
       const std::string path = child_path("webhook.settings", key);
       if (!catalog_.contains(key)) {
         fail(path, "is not a known event type; accepted: " + catalog_.joined());
