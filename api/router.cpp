@@ -10,6 +10,7 @@
 #include <boost/url/parse.hpp>
 
 #include "engine/encoding.hpp"
+#include "engine/payload.hpp"
 
 namespace hookd::api {
 namespace {
@@ -70,6 +71,71 @@ json::object webhook_json(const webhook_record& r, const engine::event_catalog& 
   return o;
 }
 
+json::value time_or_null(const std::optional<std::int64_t>& ms) {
+  return ms ? json::value(engine::format_rfc3339(*ms)) : json::value(nullptr);
+}
+
+json::object delivery_json(const engine::delivery_view& d, bool with_attempts) {
+  json::object o{
+      {"uuid", d.uuid},
+      {"webhook_id", d.webhook_id},
+      {"event_id", d.event_id},
+      {"event_type", d.event_type},
+      {"status", d.status},
+      {"created_at", engine::format_rfc3339(d.created_at_ms)},
+      {"updated_at", engine::format_rfc3339(d.updated_at_ms)},
+      {"attempt_count", d.attempt_count},
+      {"next_attempt_at", time_or_null(d.next_attempt_at_ms)},
+  };
+  if (with_attempts) {
+    json::array attempts;
+    for (const auto& a : d.attempts) {
+      attempts.push_back(json::object{
+          {"number", a.number},
+          {"at", engine::format_rfc3339(a.at_ms)},
+          {"duration_ms", a.duration_ms},
+          {"status_code", a.status_code ? json::value(*a.status_code) : json::value(nullptr)},
+          {"error_kind", a.error_kind.empty() ? json::value(nullptr) : json::value(a.error_kind)},
+          {"error", a.error.empty() ? json::value(nullptr) : json::value(a.error)},
+          {"response_excerpt", a.response_excerpt},
+          {"manual", a.manual},
+      });
+    }
+    o["attempts"] = std::move(attempts);
+  }
+  return o;
+}
+
+// limit and after query parameters shared by the paginated lists.
+struct page_params {
+  std::size_t limit = engine::k_default_page_size;
+  std::optional<std::string> after;
+  std::optional<std::string> status;
+};
+
+std::optional<std::uint64_t> parse_u64(std::string_view s);
+
+page_params read_page_params(const boost::urls::url_view& target,
+                             std::vector<engine::field_error>& problems) {
+  page_params p;
+  for (auto param : target.params()) {
+    if (param.key == "limit") {
+      auto v = parse_u64(param.value);
+      if (!v || *v < 1 || *v > engine::k_max_page_size) {
+        problems.push_back(
+            {"limit", "must be an integer from 1 to " + std::to_string(engine::k_max_page_size)});
+      } else {
+        p.limit = *v;
+      }
+    } else if (param.key == "after") {
+      p.after = param.value;
+    } else if (param.key == "status") {
+      p.status = param.value;
+    }
+  }
+  return p;
+}
+
 std::optional<std::uint64_t> parse_u64(std::string_view s) {
   std::uint64_t v = 0;
   if (s.empty() || s.size() > 20 || s[0] == '+' || s[0] == '-') return std::nullopt;
@@ -87,6 +153,14 @@ bool is_json_content_type(std::string_view ct) {
   return lower == "application/json" || (lower.starts_with("application/") && lower.ends_with("+json"));
 }
 
+response unsupported_media_type(std::string_view content_type) {
+  return router::error(415, "unsupported_media_type",
+                       content_type.empty()
+                           ? "Content-Type must be application/json"
+                           : "Content-Type must be application/json, got " +
+                                 std::string(content_type));
+}
+
 response method_not_allowed(std::string_view method, std::string allow) {
   response r = router::error(405, "method_not_allowed",
                              std::string(method) + " is not allowed here; allowed: " + allow);
@@ -96,8 +170,8 @@ response method_not_allowed(std::string_view method, std::string allow) {
 
 }  // namespace
 
-router::router(engine::webhook_service& webhooks, const token_store& tokens)
-    : webhooks_(webhooks), tokens_(tokens) {}
+router::router(engine::engine& engine, const token_store& tokens)
+    : engine_(engine), webhooks_(engine.webhooks()), tokens_(tokens) {}
 
 response router::error(unsigned status, std::string_view code, std::string_view message) {
   return json_response(status,
@@ -121,6 +195,16 @@ response router::handle(const request& req) const {
                                    : "the X-Token header does not name a valid token");
   }
 
+  if (path == "/api/v1/events" || path == "/api/v1/events/") {
+    if (req.method != "POST") return method_not_allowed(req.method, "POST");
+    if (!is_json_content_type(req.content_type)) return unsupported_media_type(req.content_type);
+    return events(req, *account);
+  }
+  constexpr std::string_view k_deliveries = "/api/v1/deliveries/";
+  if (path.starts_with(k_deliveries)) {
+    return deliveries(req, *account, std::string_view(path).substr(k_deliveries.size()));
+  }
+
   // Path segments after /api/v1/webhooks.
   constexpr std::string_view k_root = "/api/v1/webhooks";
   std::string_view rest = path;
@@ -130,10 +214,7 @@ response router::handle(const request& req) const {
 
   auto require_json = [&]() -> std::optional<response> {
     if (is_json_content_type(req.content_type)) return std::nullopt;
-    return error(415, "unsupported_media_type",
-                 req.content_type.empty()
-                     ? "Content-Type must be application/json"
-                     : "Content-Type must be application/json, got " + std::string(req.content_type));
+    return unsupported_media_type(req.content_type);
   };
 
   if (rest.empty()) {
@@ -144,25 +225,15 @@ response router::handle(const request& req) const {
       return json_response(201, webhook_json(*created, webhooks_.catalog(), true));
     }
     if (req.method == "GET") {
-      std::size_t limit = engine::k_default_page_size;
-      std::uint64_t after = 0;
       std::vector<engine::field_error> problems;
-      for (auto param : target->params()) {
-        if (param.key == "limit") {
-          auto v = parse_u64(param.value);
-          if (!v || *v < 1 || *v > engine::k_max_page_size) {
-            problems.push_back({"limit", "must be an integer from 1 to " +
-                                             std::to_string(engine::k_max_page_size)});
-          } else {
-            limit = *v;
-          }
-        } else if (param.key == "after") {
-          auto v = parse_u64(param.value);
-          if (!v) {
-            problems.push_back({"after", "must be a webhook id (a non-negative integer)"});
-          } else {
-            after = *v;
-          }
+      const page_params params = read_page_params(*target, problems);
+      std::uint64_t after = 0;
+      if (params.after) {
+        auto v = parse_u64(*params.after);
+        if (!v) {
+          problems.push_back({"after", "must be a webhook id (a non-negative integer)"});
+        } else {
+          after = *v;
         }
       }
       if (!problems.empty()) {
@@ -170,6 +241,7 @@ response router::handle(const request& req) const {
         f.details = std::move(problems);
         return failure_response(f);
       }
+      const std::size_t limit = params.limit;
       auto page = webhooks_.list(*account, after, limit);
       if (!page) return failure_response(page.error());
       json::array items;
@@ -193,6 +265,24 @@ response router::handle(const request& req) const {
   const auto id = parse_u64(id_text);
   if (!id) return error(404, "not_found", "webhook " + std::string(id_text) + " not found");
 
+  if (sub == "/deliveries") {
+    if (req.method != "GET") return method_not_allowed(req.method, "GET");
+    std::vector<engine::field_error> problems;
+    const page_params params = read_page_params(*target, problems);
+    if (!problems.empty()) {
+      failure f = failure::from(errc::invalid_argument, "invalid query parameters");
+      f.details = std::move(problems);
+      return failure_response(f);
+    }
+    auto list = engine_.deliveries(*account, *id, params.status, params.after, params.limit);
+    if (!list) return failure_response(list.error());
+    json::array items;
+    for (const auto& d : list->deliveries) items.push_back(delivery_json(d, false));
+    return json_response(200, json::object{{"deliveries", std::move(items)},
+                                           {"next_after", list->next_after
+                                                              ? json::value(*list->next_after)
+                                                              : json::value(nullptr)}});
+  }
   if (sub == "/secret") {
     if (req.method != "GET") return method_not_allowed(req.method, "GET");
     auto r = webhooks_.get(*account, *id);
@@ -219,6 +309,41 @@ response router::handle(const request& req) const {
     return {204, {}, {}};
   }
   return method_not_allowed(req.method, "GET, PUT, PATCH, DELETE");
+}
+
+response router::events(const request& req, const std::string& account) const {
+  auto parsed = engine::parse_event_request(req.body, webhooks_.catalog());
+  if (!parsed) return failure_response(parsed.error());
+  std::optional<std::string_view> id;
+  if (parsed->id) id = *parsed->id;
+  if (!req.idempotency_key.empty()) {
+    if (id && *id != req.idempotency_key) {
+      failure f = failure::from(errc::invalid_argument, "the event request is invalid");
+      f.details.push_back({"event.id", "differs from the Idempotency-Key header; send one or "
+                                       "make them equal"});
+      return failure_response(f);
+    }
+    id = req.idempotency_key;
+  }
+  auto published = engine_.publish(account, parsed->type, parsed->payload, id);
+  if (!published) return failure_response(published.error());
+  return json_response(202, json::object{{"event", json::object{
+                                                       {"id", published->event_id},
+                                                       {"type", published->type},
+                                                       {"deliveries", published->deliveries},
+                                                   }}});
+}
+
+response router::deliveries(const request& req, const std::string& account,
+                            std::string_view rest) const {
+  const auto slash = rest.find('/');
+  const std::string_view uuid = rest.substr(0, slash);
+  const std::string_view sub = slash == std::string_view::npos ? "" : rest.substr(slash);
+  if (!sub.empty()) return error(404, "not_found", "no route for /api/v1/deliveries/" + std::string(rest));
+  if (req.method != "GET") return method_not_allowed(req.method, "GET");
+  auto d = engine_.delivery(account, uuid);
+  if (!d) return failure_response(d.error());
+  return json_response(200, delivery_json(*d, true));
 }
 
 }  // namespace hookd::api

@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "api/tokens.hpp"
-#include "engine/webhook_service.hpp"
+#include "engine/engine.hpp"
 
 namespace hookd::api {
 
@@ -17,6 +17,7 @@ struct request {
   std::string_view content_type;  // empty when absent
   std::string_view token;         // X-Token, empty when absent
   std::string_view body;
+  std::string_view idempotency_key;  // Idempotency-Key, empty when absent
 };
 
 struct response {
@@ -28,7 +29,7 @@ struct response {
 class router {
  public:
   // Both references must outlive the router.
-  router(engine::webhook_service& webhooks, const token_store& tokens);
+  router(engine::engine& engine, const token_store& tokens);
 
   // Thread-safe; never throws for bad input.
   response handle(const request& req) const;
@@ -38,6 +39,10 @@ class router {
   static response error(unsigned status, std::string_view code, std::string_view message);
 
  private:
+  response events(const request& req, const std::string& account) const;
+  response deliveries(const request& req, const std::string& account, std::string_view rest) const;
+
+  engine::engine& engine_;
   engine::webhook_service& webhooks_;
   const token_store& tokens_;
 };

@@ -257,6 +257,7 @@ net::awaitable<void> server::impl::serve(std::shared_ptr<connection> c) {
         .content_type = req[http::field::content_type],
         .token = req["X-Token"],
         .body = req.body(),
+        .idempotency_key = req["Idempotency-Key"],
     });
     if (out.status >= 500) {
       engine::log::warn("request failed", {{"method", std::string(req.method_string())},

@@ -61,6 +61,27 @@ std::string base64url_encode(std::span<const std::byte> bytes) {
   return base64_with(bytes, k_b64url, false);
 }
 
+std::optional<std::string> base64_decode(std::string_view text) {
+  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (char c : text) {
+    const auto pos = k_b64.find(c);
+    if (pos == std::string_view::npos) return std::nullopt;
+    acc = (acc << 6) | static_cast<std::uint32_t>(pos);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  // Leftover bits must be padding zeros of a well-formed encoding.
+  if (bits >= 6 || (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+  return out;
+}
+
 std::string hex_encode(std::span<const std::byte> bytes) {
   constexpr std::string_view digits = "0123456789abcdef";
   std::string out;

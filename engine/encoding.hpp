@@ -12,6 +12,8 @@ namespace hookd::engine {
 
 std::string base64_encode(std::span<const std::byte> bytes);
 std::string base64url_encode(std::span<const std::byte> bytes);  // no padding
+// Standard alphabet, padding optional; nullopt on any other character.
+std::optional<std::string> base64_decode(std::string_view text);
 std::string hex_encode(std::span<const std::byte> bytes);
 std::optional<std::string> hex_decode(std::string_view hex);
 

@@ -68,6 +68,7 @@ outcome<webhook_record> webhook_service::create(std::string_view account,
   r.created_at_ms = r.updated_at_ms = clock_.now_ms();
   auto stored = registry_.create(std::move(r));
   if (!stored) return storage_failure(stored.error(), "create");
+  if (on_change_) on_change_();
   return std::move(*stored);
 }
 
@@ -100,6 +101,7 @@ outcome<webhook_record> webhook_service::update(std::string_view account, std::u
     if (updated.error() == errc::not_found) return not_found(id);
     return storage_failure(updated.error(), "update", id);
   }
+  if (on_change_) on_change_();
   return std::move(*updated);
 }
 
@@ -123,6 +125,7 @@ outcome<void> webhook_service::remove(std::string_view account, std::uint64_t id
     if (removed.error() == errc::not_found) return not_found(id);
     return storage_failure(removed.error(), "delete", id);
   }
+  if (on_change_) on_change_();
   return {};
 }
 

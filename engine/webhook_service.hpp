@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +50,10 @@ class webhook_service {
 
   const event_catalog& catalog() const noexcept { return catalog_; }
 
+  // Called after every successful create, update and delete, on the caller's thread,
+  // with the registry's write already durable. Set once, before concurrent use.
+  void on_change(std::function<void()> fn) { on_change_ = std::move(fn); }
+
   // "whsec_" + base64 of 24 random bytes.
   static std::string generate_secret(random_source& random);
 
@@ -60,6 +65,7 @@ class webhook_service {
   const event_catalog& catalog_;
   const clock& clock_;
   random_source& random_;
+  std::function<void()> on_change_;
 };
 
 }  // namespace hookd::engine

@@ -14,6 +14,11 @@ namespace {
 constexpr const char* k_webhooks = "webhooks";
 constexpr const char* k_account_webhooks = "account_webhooks";
 constexpr const char* k_subscriptions = "subscriptions";
+constexpr const char* k_events = "events";
+constexpr const char* k_deliveries = "deliveries";
+constexpr const char* k_webhook_deliveries = "webhook_deliveries";
+constexpr const char* k_due = "due";
+constexpr const char* k_attempts = "attempts";
 
 }  // namespace
 
@@ -62,6 +67,11 @@ explained<std::unique_ptr<database>> database::open(
       {k_webhooks, cf_options},
       {k_account_webhooks, cf_options},
       {k_subscriptions, cf_options},
+      {k_events, cf_options},
+      {k_deliveries, cf_options},
+      {k_webhook_deliveries, cf_options},
+      {k_due, cf_options},
+      {k_attempts, cf_options},
   };
 
   auto i = std::make_unique<impl>();
@@ -74,6 +84,11 @@ explained<std::unique_ptr<database>> database::open(
   i->webhooks = i->handles[1];
   i->account_webhooks = i->handles[2];
   i->subscriptions = i->handles[3];
+  i->events = i->handles[4];
+  i->deliveries = i->handles[5];
+  i->webhook_deliveries = i->handles[6];
+  i->due = i->handles[7];
+  i->attempts = i->handles[8];
   i->write_options.sync = options.fsync;
   return std::unique_ptr<database>(new database(std::move(i)));
 }

@@ -7,6 +7,7 @@
 
 #include "store/database_impl.hpp"
 #include "store/key_codec.hpp"
+#include "store/record_codec.hpp"
 
 namespace hookd::store {
 namespace {
@@ -53,48 +54,6 @@ void delete_index(rocksdb::WriteBatch& batch, database::impl& d, const webhook_r
   }
 }
 
-class writer {
- public:
-  void u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
-  void u64(std::uint64_t v) { append_be64(out_, v); }
-  void str(std::string_view s) {
-    u64(s.size());
-    out_.append(s);
-  }
-  std::string take() { return std::move(out_); }
-
- private:
-  std::string out_;
-};
-
-class reader {
- public:
-  explicit reader(std::string_view in) : in_(in) {}
-  bool u8(std::uint8_t& v) {
-    if (in_.empty()) return false;
-    v = static_cast<std::uint8_t>(in_[0]);
-    in_.remove_prefix(1);
-    return true;
-  }
-  bool u64(std::uint64_t& v) {
-    if (in_.size() < 8) return false;
-    v = *read_be64(in_.substr(0, 8));
-    in_.remove_prefix(8);
-    return true;
-  }
-  bool str(std::string& s) {
-    std::uint64_t n = 0;
-    if (!u64(n) || n > in_.size()) return false;
-    s.assign(in_.substr(0, n));
-    in_.remove_prefix(n);
-    return true;
-  }
-  bool done() const { return in_.empty(); }
-
- private:
-  std::string_view in_;
-};
-
 }  // namespace
 
 bool webhook_record::subscribes_to(std::string_view type) const {
@@ -102,7 +61,7 @@ bool webhook_record::subscribes_to(std::string_view type) const {
 }
 
 std::string encode_webhook(const webhook_record& r) {
-  writer w;
+  record_writer w;
   w.u8(k_record_version);
   w.u64(r.id);
   w.str(r.account);
@@ -120,7 +79,7 @@ std::string encode_webhook(const webhook_record& r) {
 }
 
 result<webhook_record> decode_webhook(std::string_view bytes) {
-  reader in(bytes);
+  record_reader in(bytes);
   webhook_record r;
   std::uint8_t version = 0;
   std::uint8_t active = 0;

@@ -16,14 +16,11 @@
 #include "api/router.hpp"
 #include "api/server.hpp"
 #include "api/tokens.hpp"
-#include "engine/clock.hpp"
+#include "engine/engine.hpp"
 #include "engine/event_catalog.hpp"
 #include "engine/log.hpp"
 #include "engine/random.hpp"
 #include "engine/version.hpp"
-#include "engine/webhook_service.hpp"
-#include "store/database.hpp"
-#include "store/webhook_registry.hpp"
 
 namespace {
 
@@ -58,6 +55,25 @@ Options:
                        eleven default types (env HOOKD_EVENTS_FILE, default: Sonar's)
   --fsync              fsync every write for power-loss durability
                        (env HOOKD_FSYNC=1, default off: survives a process crash)
+  --allow-private-targets
+                       deliver to loopback, private, link-local and multicast
+                       addresses too (env HOOKD_ALLOW_PRIVATE_TARGETS=1, default off)
+  --allow-cidr LIST    comma-separated networks allowed although private,
+                       e.g. 10.1.0.0/16,fd00::/8 (env HOOKD_ALLOW_CIDR, default none)
+  --connect-timeout MS connect (DNS, TCP, TLS) deadline per attempt
+                       (env HOOKD_CONNECT_TIMEOUT_MS, default 5000)
+  --attempt-timeout MS whole-attempt deadline (env HOOKD_ATTEMPT_TIMEOUT_MS, default 15000)
+  --connections-per-origin N
+                       keep-alive connections per receiver origin and thread
+                       (env HOOKD_CONNECTIONS_PER_ORIGIN, default 32)
+  --max-in-flight N    requests in flight at once in total
+                       (env HOOKD_MAX_IN_FLIGHT, default 4096)
+  --retry-schedule S   delays between attempts, units ms/s/m/h
+                       (env HOOKD_RETRY_SCHEDULE, default 10s,30s,3m,30m)
+  --retry-jitter F     relative jitter of each delay, 0 turns it off
+                       (env HOOKD_RETRY_JITTER, default 0.1)
+  --ca-file FILE       extra PEM CA certificates to trust for https receivers,
+                       besides the system store (env HOOKD_CA_FILE, default none)
   --help               show this help
 )";
 
@@ -161,7 +177,11 @@ std::optional<std::pair<std::string, std::uint16_t>> parse_listen(const std::str
 }
 
 int serve(const std::vector<std::string>& args) {
-  auto f = parse_flags(args, {"listen", "data", "threads", "tokens", "events"}, {"fsync"});
+  auto f = parse_flags(args,
+                       {"listen", "data", "threads", "tokens", "events", "allow-cidr",
+                        "connect-timeout", "attempt-timeout", "connections-per-origin",
+                        "max-in-flight", "retry-schedule", "retry-jitter", "ca-file"},
+                       {"fsync", "allow-private-targets"});
   if (f.help) {
     std::cout << k_serve_help;
     return 0;
@@ -216,21 +236,68 @@ int serve(const std::vector<std::string>& args) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto db = store::database::open({.path = data, .fsync = fsync});
-  if (!db) {
-    std::cerr << "hookd: " << db.error().message << "\n";
+  engine::engine_options options;
+  options.data_dir = data;
+  options.fsync = fsync;
+  options.threads = threads;
+  options.catalog = std::move(*catalog);
+  options.http.allow_private_targets =
+      flag(f, "allow-private-targets", "HOOKD_ALLOW_PRIVATE_TARGETS", "0") != "0";
+  const std::string cidrs = flag(f, "allow-cidr", "HOOKD_ALLOW_CIDR", "");
+  for (std::size_t pos = 0; pos < cidrs.size();) {
+    const auto comma = std::min(cidrs.find(',', pos), cidrs.size());
+    const std::string item = cidrs.substr(pos, comma - pos);
+    auto net = engine::cidr::parse(item);
+    if (!net) return usage_error("--allow-cidr: \"" + item + "\" is not a network like 10.0.0.0/8", "hookd serve");
+    options.http.allowed_networks.push_back(*net);
+    pos = comma + 1;
+  }
+  auto number = [&](const char* name, const char* env, std::uint64_t fallback,
+                    std::uint64_t min, std::uint64_t max) -> std::optional<std::uint64_t> {
+    const std::string text = flag(f, name, env, std::to_string(fallback));
+    std::uint64_t v = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || p != text.data() + text.size() || v < min || v > max) {
+      std::cerr << "hookd: --" << name << " \"" << text << "\" is not a number from " << min
+                << " to " << max << "\n";
+      return std::nullopt;
+    }
+    return v;
+  };
+  auto connect_ms = number("connect-timeout", "HOOKD_CONNECT_TIMEOUT_MS", 5000, 1, 600'000);
+  auto attempt_ms = number("attempt-timeout", "HOOKD_ATTEMPT_TIMEOUT_MS", 15000, 1, 3'600'000);
+  auto per_origin = number("connections-per-origin", "HOOKD_CONNECTIONS_PER_ORIGIN", 32, 1, 10'000);
+  auto in_flight = number("max-in-flight", "HOOKD_MAX_IN_FLIGHT", 4096, 1, 1'000'000);
+  if (!connect_ms || !attempt_ms || !per_origin || !in_flight) return 2;
+  options.http.connect_timeout = std::chrono::milliseconds(*connect_ms);
+  options.http.attempt_timeout = std::chrono::milliseconds(*attempt_ms);
+  options.http.connections_per_origin = *per_origin;
+  options.max_in_flight = *in_flight;
+  options.http.extra_ca_file = flag(f, "ca-file", "HOOKD_CA_FILE", "");
+  auto schedule = engine::parse_retry_schedule(
+      flag(f, "retry-schedule", "HOOKD_RETRY_SCHEDULE", "10s,30s,3m,30m"));
+  if (!schedule) return usage_error("--retry-schedule: " + schedule.error().message, "hookd serve");
+  options.retry_schedule = std::move(*schedule);
+  const std::string jitter_text = flag(f, "retry-jitter", "HOOKD_RETRY_JITTER", "0.1");
+  try {
+    std::size_t used = 0;
+    options.retry_jitter = std::stod(jitter_text, &used);
+    if (used != jitter_text.size() || options.retry_jitter < 0 || options.retry_jitter > 1) {
+      throw std::invalid_argument("range");
+    }
+  } catch (const std::exception&) {
+    return usage_error("--retry-jitter \"" + jitter_text + "\" is not a number from 0 to 1",
+                       "hookd serve");
+  }
+
+  auto opened = engine::engine::open(std::move(options));
+  if (!opened) {
+    std::cerr << "hookd: " << opened.error().message << "\n";
     return 1;
   }
-  auto registry = store::webhook_registry::open(**db);
-  if (!registry) {
-    std::cerr << "hookd: cannot load the webhook registry from " << data << ": "
-              << registry.error().message() << "\n";
-    return 1;
-  }
-  engine::system_clock clock;
-  engine::crypto_random random;
-  engine::webhook_service webhooks(**registry, *catalog, clock, random);
-  api::router router(webhooks, *tokens);
+  auto& core = **opened;
+  core.start();
+  api::router router(core, *tokens);
   api::server server({.host = listen->first, .port = listen->second, .threads = threads},
                      router);
   if (auto started = server.start(); !started) {
@@ -244,13 +311,14 @@ int serve(const std::vector<std::string>& args) {
                                 {"listen", shown_host + ":" + std::to_string(server.port())},
                                 {"data", data},
                                 {"accounts_tokens", std::to_string(tokens->size())},
-                                {"event_types", std::to_string(catalog->types().size())}});
+                                {"event_types", std::to_string(core.webhooks().catalog().types().size())}});
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   engine::log::info("stopping", {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});
   server.stop();
   server.wait();
+  core.stop();
   engine::log::info("stopped");
   return 0;
 }

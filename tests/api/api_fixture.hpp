@@ -12,12 +12,8 @@
 #include "api/router.hpp"
 #include "api/server.hpp"
 #include "api/tokens.hpp"
-#include "engine/clock.hpp"
+#include "engine/engine.hpp"
 #include "engine/event_catalog.hpp"
-#include "engine/random.hpp"
-#include "engine/webhook_service.hpp"
-#include "store/database.hpp"
-#include "store/webhook_registry.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -40,13 +36,21 @@ class api_fixture : public ::testing::Test {
   void SetUp() override { start(); }
   void TearDown() override { stop(); }
 
+  // Engine options for the fixture; subclasses adjust them before start().
+  virtual engine::engine_options engine_options() {
+    engine::engine_options o;
+    o.data_dir = dir_ / "db";
+    o.threads = 1;
+    o.http.allow_private_targets = true;
+    return o;
+  }
+
   void start(api::server_options options = {}) {
-    db_ = std::move(store::database::open({.path = dir_ / "db"}).value());
-    registry_ = std::move(store::webhook_registry::open(*db_).value());
+    engine_ = std::move(engine::engine::open(engine_options()).value());
+    engine_->start();
     tokens_ = std::make_unique<api::token_store>(
         api::token_store::load("acme:tok_acme,beta:tok_beta", std::nullopt).value());
-    service_ = std::make_unique<engine::webhook_service>(*registry_, catalog_, clock_, random_);
-    router_ = std::make_unique<api::router>(*service_, *tokens_);
+    router_ = std::make_unique<api::router>(*engine_, *tokens_);
     options.host = "127.0.0.1";
     options.port = 0;
     options.threads = 2;
@@ -61,9 +65,13 @@ class api_fixture : public ::testing::Test {
     }
     server_.reset();
     router_.reset();
-    service_.reset();
-    registry_.reset();
-    db_.reset();
+    if (engine_) engine_->stop();
+    engine_.reset();
+  }
+
+  // How many webhooks an account has stored.
+  std::size_t stored_webhooks(const std::string& account = "acme") {
+    return engine_->webhooks().list(account, 0, engine::k_max_page_size).value().webhooks.size();
   }
 
   std::uint16_t port() const { return server_->port(); }
@@ -92,12 +100,8 @@ class api_fixture : public ::testing::Test {
 
   temp_dir dir_;
   engine::event_catalog catalog_ = engine::event_catalog::sonar_default();
-  engine::system_clock clock_;
-  engine::crypto_random random_;
-  std::unique_ptr<store::database> db_;
-  std::unique_ptr<store::webhook_registry> registry_;
+  std::unique_ptr<engine::engine> engine_;
   std::unique_ptr<api::token_store> tokens_;
-  std::unique_ptr<engine::webhook_service> service_;
   std::unique_ptr<api::router> router_;
   std::unique_ptr<api::server> server_;
 };

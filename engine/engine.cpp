@@ -1,0 +1,374 @@
+#include "engine/engine.hpp"
+
+#include <array>
+#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
+
+#include "engine/dispatcher.hpp"
+#include "engine/log.hpp"
+#include "engine/payload.hpp"
+#include "engine/subscription_snapshot.hpp"
+#include "engine/uuid.hpp"
+#include "engine/version.hpp"
+#include "store/database.hpp"
+#include "store/delivery_queue.hpp"
+#include "store/webhook_registry.hpp"
+
+namespace hookd::engine {
+namespace {
+
+using store::delivery_record;
+using store::delivery_status;
+
+constexpr std::size_t k_max_event_id_bytes = 255;
+constexpr std::size_t k_id_stripes = 64;
+
+std::optional<std::string> event_id_problem(std::string_view id) {
+  if (id.empty()) return "must not be empty";
+  if (id.size() > k_max_event_id_bytes) {
+    return "must be at most " + std::to_string(k_max_event_id_bytes) + " bytes";
+  }
+  for (unsigned char c : id) {
+    if (c < 0x21 || c > 0x7e) return "must be printable ASCII without spaces";
+  }
+  return std::nullopt;
+}
+
+attempt_view to_view(const store::attempt_record& a) {
+  attempt_view v;
+  v.number = a.number;
+  v.at_ms = a.at_ms;
+  v.duration_ms = a.duration_ms;
+  if (a.status_code != 0) v.status_code = a.status_code;
+  v.error_kind = a.error_kind;
+  v.error = a.error;
+  v.response_excerpt = a.response_excerpt;
+  v.manual = a.manual;
+  return v;
+}
+
+}  // namespace
+
+struct engine::impl {
+  engine_options options;
+  system_clock default_clock;
+  crypto_random default_random;
+  const clock* time = nullptr;
+  random_source* random = nullptr;
+
+  std::unique_ptr<store::database> db;
+  std::unique_ptr<store::webhook_registry> registry;
+  std::unique_ptr<store::delivery_queue> queue;
+  std::unique_ptr<webhook_service> webhooks;
+  std::unique_ptr<dispatcher> workers;
+
+  std::atomic<std::shared_ptr<const subscription_snapshot>> snapshot;
+  std::mutex rebuild_mutex;
+  // Serialises check-then-write of the same (account, event id) pair.
+  std::array<std::mutex, k_id_stripes> id_stripes;
+  std::atomic<bool> started{false};
+  std::atomic<bool> stopped{false};
+  std::atomic<std::uint64_t> published{0};
+  std::atomic<std::uint64_t> created{0};
+
+  boost::system::error_code rebuild_snapshot() {
+    std::lock_guard lock(rebuild_mutex);
+    std::vector<store::webhook_record> all;
+    auto r = registry->for_each([&](const store::webhook_record& w) { all.push_back(w); });
+    if (!r) return r.error();
+    snapshot.store(subscription_snapshot::build(all));
+    return {};
+  }
+
+  // Re-queues what was pending or in flight when the process last stopped.
+  void recover() {
+    std::vector<delivery_job> jobs;
+    std::map<std::pair<std::string, std::string>, std::shared_ptr<const event_data>> events;
+    std::vector<store::delivery_id> ids;
+    auto scanned = queue->scan_due(INT64_MAX, SIZE_MAX,
+                                   [&](std::int64_t, const store::delivery_id& id) {
+                                     ids.push_back(id);
+                                   });
+    if (!scanned) {
+      log::error("recovery: reading the due queue failed", {{"error", scanned.error().message()}});
+      return;
+    }
+    for (const auto& id : ids) {
+      auto rec = queue->get(id);
+      if (!rec) {
+        log::error("recovery: a due delivery is missing",
+                   {{"delivery", format_uuid(id)}, {"error", rec.error().message()}});
+        continue;
+      }
+      auto key = std::make_pair(rec->account, rec->event_id);
+      auto it = events.find(key);
+      if (it == events.end()) {
+        auto ev = queue->find_event(rec->account, rec->event_id);
+        if (!ev) {
+          log::error("recovery: the event of a due delivery is missing",
+                     {{"delivery", format_uuid(id)}, {"event", rec->event_id}});
+          continue;
+        }
+        auto data = std::make_shared<event_data>();
+        data->account = ev->account;
+        data->id = ev->id;
+        data->type = ev->type;
+        data->payload = std::move(ev->payload);
+        if (auto q = check_payload(data->payload, true)) data->query = std::move(*q);
+        it = events.emplace(key, std::move(data)).first;
+      }
+      jobs.push_back({std::move(*rec), it->second, false});
+    }
+    if (!jobs.empty()) {
+      log::info("recovery: re-queued deliveries", {{"count", std::to_string(jobs.size())}});
+    }
+    workers->submit(std::move(jobs));
+  }
+};
+
+engine::engine(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
+
+engine::~engine() {
+  if (impl_) stop(std::chrono::seconds(1));
+}
+
+explained<std::unique_ptr<engine>> engine::open(engine_options options) {
+  auto i = std::make_unique<impl>();
+  i->options = std::move(options);
+  i->time = i->options.time_source ? i->options.time_source : &i->default_clock;
+  i->random = i->options.random ? i->options.random : &i->default_random;
+
+  auto db = store::database::open({.path = i->options.data_dir, .fsync = i->options.fsync});
+  if (!db) return db.error();
+  i->db = std::move(*db);
+  auto registry = store::webhook_registry::open(*i->db);
+  if (!registry) {
+    return "cannot load the webhook registry from " + i->options.data_dir.string() + ": " +
+           registry.error().message();
+  }
+  i->registry = std::move(*registry);
+  i->queue = std::make_unique<store::delivery_queue>(*i->db);
+  i->webhooks =
+      std::make_unique<webhook_service>(*i->registry, i->options.catalog, *i->time, *i->random);
+  if (auto ec = i->rebuild_snapshot()) {
+    return "cannot read the webhooks in " + i->options.data_dir.string() + ": " + ec.message();
+  }
+  impl* raw = i.get();
+  i->webhooks->on_change([raw] {
+    if (auto ec = raw->rebuild_snapshot()) {
+      log::error("rebuilding the subscription snapshot failed", {{"error", ec.message()}});
+    }
+  });
+  i->options.http.user_agent = k_user_agent;
+  i->workers = std::make_unique<dispatcher>(
+      dispatcher::dependencies{
+          .queue = i->queue.get(),
+          .time_source = i->time,
+          .random = i->random,
+          .snapshot = [raw] { return raw->snapshot.load(); },
+      },
+      i->options.threads, i->options.max_in_flight, i->options.http,
+      retry_policy(i->options.retry_schedule, i->options.retry_jitter));
+  return std::unique_ptr<engine>(new engine(std::move(i)));
+}
+
+void engine::start() {
+  if (impl_->started.exchange(true)) return;
+  impl_->workers->start();
+  impl_->recover();
+}
+
+void engine::stop(std::chrono::milliseconds drain) {
+  if (impl_->stopped.exchange(true)) return;
+  impl_->workers->stop(drain);
+}
+
+webhook_service& engine::webhooks() { return *impl_->webhooks; }
+
+outcome<publish_result> engine::publish(std::string_view account, std::string_view type,
+                                        std::string_view payload_json,
+                                        std::optional<std::string_view> event_id) {
+  auto& i = *impl_;
+  if (i.stopped) return failure::from(errc::shutting_down, "the engine is stopping");
+  std::vector<field_error> problems;
+  if (!i.options.catalog.contains(type)) {
+    problems.push_back({"event.type", "\"" + std::string(type) +
+                                          "\" is not a known event type; accepted: " +
+                                          i.options.catalog.joined()});
+  }
+  if (event_id) {
+    if (auto p = event_id_problem(*event_id)) problems.push_back({"event.id", *p});
+  }
+  const auto snap = i.snapshot.load();
+  const auto targets = snap->match(account, type);
+  bool needs_query = false;
+  for (const auto& t : targets) needs_query = needs_query || !t->body_method;
+  auto query = check_payload(payload_json, needs_query);
+  if (!query) {
+    for (auto& d : query.error().details) problems.push_back(std::move(d));
+  }
+  if (!problems.empty()) {
+    failure f = failure::from(errc::invalid_argument,
+                              problems.size() == 1 ? "the event has 1 invalid field"
+                                                   : "the event has " +
+                                                         std::to_string(problems.size()) +
+                                                         " invalid fields");
+    f.details = std::move(problems);
+    return f;
+  }
+
+  const std::int64_t now = i.time->now_ms();
+  std::string id = event_id ? std::string(*event_id) : "evt_" + format_uuid(make_uuid_v7(now, *i.random));
+
+  std::unique_lock<std::mutex> id_lock;
+  if (event_id) {
+    id_lock = std::unique_lock(
+        i.id_stripes[std::hash<std::string_view>{}(id) % k_id_stripes]);
+    auto seen = i.queue->find_event(account, id);
+    if (seen) {
+      return publish_result{seen->id, seen->type, seen->deliveries, true};
+    }
+    if (seen.error() != errc::not_found) {
+      return failure::from(seen.error(), "publish: reading event " + id + ": " +
+                                             seen.error().message());
+    }
+  }
+
+  auto data = std::make_shared<event_data>();
+  data->account = std::string(account);
+  data->id = id;
+  data->type = std::string(type);
+  data->payload = std::string(payload_json);
+  data->query = std::move(*query);
+
+  store::event_record event{data->account, id, data->type, now, data->payload, targets.size()};
+  std::vector<delivery_record> records;
+  records.reserve(targets.size());
+  for (const auto& t : targets) {
+    delivery_record d;
+    d.id = make_uuid_v7(now, *i.random);
+    d.webhook_id = t->id;
+    d.account = data->account;
+    d.event_id = id;
+    d.event_type = data->type;
+    d.status = delivery_status::pending;
+    d.created_at_ms = d.updated_at_ms = now;
+    d.next_attempt_at_ms = now;
+    records.push_back(std::move(d));
+  }
+  if (auto w = i.queue->publish(event, records); !w) {
+    return failure::from(w.error(), "publish: storing event " + id + ": " + w.error().message());
+  }
+  if (id_lock.owns_lock()) id_lock.unlock();
+  i.published.fetch_add(1, std::memory_order_relaxed);
+  i.created.fetch_add(records.size(), std::memory_order_relaxed);
+
+  std::vector<delivery_job> jobs;
+  jobs.reserve(records.size());
+  std::shared_ptr<const event_data> shared = std::move(data);
+  for (auto& r : records) jobs.push_back({std::move(r), shared, false});
+  if (!jobs.empty()) i.workers->submit(std::move(jobs));
+  return publish_result{std::move(id), std::string(type), event.deliveries, false};
+}
+
+outcome<delivery_view> engine::delivery(std::string_view account, std::string_view uuid) const {
+  auto& i = *impl_;
+  auto not_found = [&] {
+    return failure::from(errc::not_found, "delivery " + std::string(uuid) + " not found");
+  };
+  auto id = parse_uuid(uuid);
+  if (!id) return not_found();
+  auto rec = i.queue->get(*id);
+  if (!rec) {
+    if (rec.error() == errc::not_found) return not_found();
+    return failure::from(rec.error(), "reading delivery " + std::string(uuid) + ": " +
+                                          rec.error().message());
+  }
+  if (rec->account != account) return not_found();
+  auto attempts = i.queue->attempts(*id);
+  if (!attempts) {
+    return failure::from(attempts.error(), "reading attempts of delivery " + std::string(uuid) +
+                                               ": " + attempts.error().message());
+  }
+  delivery_view v;
+  v.uuid = format_uuid(rec->id);
+  v.webhook_id = rec->webhook_id;
+  v.event_id = rec->event_id;
+  v.event_type = rec->event_type;
+  v.status = std::string(store::to_string(rec->status));
+  if (rec->status == delivery_status::pending && i.workers->in_flight(rec->webhook_id, rec->id)) {
+    v.status = "in_flight";
+  }
+  v.created_at_ms = rec->created_at_ms;
+  v.updated_at_ms = rec->updated_at_ms;
+  v.attempt_count = rec->attempts;
+  if (rec->status == delivery_status::pending) v.next_attempt_at_ms = rec->next_attempt_at_ms;
+  for (const auto& a : *attempts) v.attempts.push_back(to_view(a));
+  return v;
+}
+
+outcome<delivery_list> engine::deliveries(std::string_view account, std::uint64_t webhook_id,
+                                          std::optional<std::string_view> status,
+                                          std::optional<std::string_view> after,
+                                          std::size_t limit) const {
+  auto& i = *impl_;
+  auto owner = i.webhooks->get(account, webhook_id);
+  if (!owner) return owner.error();
+  std::vector<field_error> problems;
+  std::optional<delivery_status> wanted;
+  if (status) {
+    wanted = store::parse_delivery_status(*status);
+    if (!wanted || *wanted == delivery_status::in_flight) {
+      problems.push_back({"status", "must be one of pending, succeeded, failed, cancelled"});
+    }
+  }
+  std::optional<store::delivery_id> after_id;
+  if (after) {
+    after_id = parse_uuid(*after);
+    if (!after_id) problems.push_back({"after", "must be a delivery uuid"});
+  }
+  if (!problems.empty()) {
+    failure f = failure::from(errc::invalid_argument, "invalid query parameters");
+    f.details = std::move(problems);
+    return f;
+  }
+  auto page = i.queue->list(webhook_id, after_id, wanted, limit);
+  if (!page) {
+    return failure::from(page.error(), "listing deliveries of webhook " +
+                                           std::to_string(webhook_id) + ": " +
+                                           page.error().message());
+  }
+  delivery_list out;
+  for (const auto& rec : page->deliveries) {
+    delivery_view v;
+    v.uuid = format_uuid(rec.id);
+    v.webhook_id = rec.webhook_id;
+    v.event_id = rec.event_id;
+    v.event_type = rec.event_type;
+    v.status = std::string(store::to_string(rec.status));
+    v.created_at_ms = rec.created_at_ms;
+    v.updated_at_ms = rec.updated_at_ms;
+    v.attempt_count = rec.attempts;
+    if (rec.status == delivery_status::pending) v.next_attempt_at_ms = rec.next_attempt_at_ms;
+    out.deliveries.push_back(std::move(v));
+  }
+  if (page->next_after) out.next_after = format_uuid(*page->next_after);
+  return out;
+}
+
+engine_stats engine::stats() const {
+  const auto& i = *impl_;
+  const auto& d = i.workers->stats();
+  return {
+      .published_events = i.published.load(),
+      .deliveries_created = i.created.load(),
+      .attempts = d.attempts.load(),
+      .succeeded = d.succeeded.load(),
+      .failed_attempts = d.failed_attempts.load(),
+      .connections_opened = i.workers->connections_opened(),
+  };
+}
+
+}  // namespace hookd::engine

@@ -1,0 +1,147 @@
+// hookd's public C++ API for embedding: open an engine on a data directory, start it,
+// publish events from any thread; every matching webhook receives each event, signed,
+// and every attempt is logged. Stop drains requests in flight up to a deadline and
+// leaves everything else queued on disk for the next start.
+//
+//   auto engine = hookd::engine::engine::open({.data_dir = "var/hookd"}).value();
+//   engine->start();
+//   auto published = engine->publish("acme", "customer_created", R"({"id": 42})");
+//   engine->stop();
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/clock.hpp"
+#include "engine/event_catalog.hpp"
+#include "engine/failure.hpp"
+#include "engine/http_client.hpp"
+#include "engine/random.hpp"
+#include "engine/retry_policy.hpp"
+#include "engine/webhook_service.hpp"
+#include "store/delivery_records.hpp"
+
+namespace hookd::engine {
+
+struct engine_options {
+  // RocksDB data directory; created when missing.
+  std::filesystem::path data_dir;
+  // fsync every write (power-loss durability) instead of WAL-only (survives a crash
+  // of the process). Default off.
+  bool fsync = false;
+  // Dispatcher threads, each with its own io_context; a webhook's deliveries always
+  // run on the same one. 0 means one per core.
+  unsigned threads = 0;
+  // Most requests in flight at once across all webhooks; the rest wait in memory.
+  // Default 4096.
+  std::size_t max_in_flight = 4096;
+  // Event types accepted in settings and publish. Default: Sonar's eleven.
+  event_catalog catalog = event_catalog::sonar_default();
+  // Outbound HTTP: timeouts, pools, TLS trust, private-destination policy.
+  http_client_options http;
+  // Delays between attempts. Default Sonar's 10 s, 30 s, 3 min, 30 min with ±10% jitter.
+  std::vector<std::chrono::milliseconds> retry_schedule = retry_policy::sonar_schedule();
+  double retry_jitter = 0.1;
+  // Time and randomness; nullptr means the system clock and OpenSSL's CSPRNG. Tests
+  // inject their own. Must outlive the engine.
+  const clock* time_source = nullptr;
+  random_source* random = nullptr;
+};
+
+struct publish_result {
+  std::string event_id;
+  std::string type;
+  std::uint64_t deliveries = 0;
+  bool duplicate = false;  // the event id was seen before; nothing new was created
+};
+
+struct attempt_view {
+  std::uint32_t number = 0;
+  std::int64_t at_ms = 0;
+  std::uint32_t duration_ms = 0;
+  std::optional<unsigned> status_code;  // nullopt when no response came
+  std::string error_kind;               // empty on success
+  std::string error;
+  std::string response_excerpt;
+  bool manual = false;
+};
+
+struct delivery_view {
+  std::string uuid;
+  std::uint64_t webhook_id = 0;
+  std::string event_id;
+  std::string event_type;
+  std::string status;  // pending, in_flight, succeeded, failed, cancelled
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+  std::uint32_t attempt_count = 0;
+  std::optional<std::int64_t> next_attempt_at_ms;  // while pending
+  std::vector<attempt_view> attempts;              // filled by delivery(), not by lists
+};
+
+struct delivery_list {
+  std::vector<delivery_view> deliveries;
+  std::optional<std::string> next_after;  // uuid to pass as `after`
+};
+
+struct engine_stats {
+  std::uint64_t published_events = 0;
+  std::uint64_t deliveries_created = 0;
+  std::uint64_t attempts = 0;
+  std::uint64_t succeeded = 0;
+  std::uint64_t failed_attempts = 0;
+  std::uint64_t connections_opened = 0;
+};
+
+class engine {
+ public:
+  [[nodiscard]] static explained<std::unique_ptr<engine>> open(engine_options options);
+  ~engine();  // stops (with a short drain) if still running
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  // Starts the dispatcher threads and queues what was pending at the last stop or
+  // crash. Call once.
+  void start();
+
+  // Publishes an event; thread-safe. Durable when it returns: the event, its
+  // deliveries and their due entries are in one RocksDB write. With an `event_id`
+  // seen before for the account, returns the first answer (duplicate = true).
+  // Errors: invalid_argument (unknown type, payload not an object, over 256 KiB,
+  // reserved key uuid/action, bad event id), shutting_down, storage errors.
+  [[nodiscard]] outcome<publish_result> publish(std::string_view account, std::string_view type,
+                                                std::string_view payload_json,
+                                                std::optional<std::string_view> event_id = {});
+
+  // Stops dispatching: requests in flight may finish until `drain` has passed, then
+  // they are cut; whatever did not complete stays queued on disk. Idempotent.
+  void stop(std::chrono::milliseconds drain = std::chrono::seconds(10));
+
+  // The webhook registry of this engine; changes are seen by the next publish.
+  webhook_service& webhooks();
+
+  // One delivery with its attempts; another account's delivery is not_found.
+  [[nodiscard]] outcome<delivery_view> delivery(std::string_view account,
+                                                std::string_view uuid) const;
+  // A webhook's deliveries, oldest first, optionally with one status.
+  [[nodiscard]] outcome<delivery_list> deliveries(std::string_view account,
+                                                  std::uint64_t webhook_id,
+                                                  std::optional<std::string_view> status,
+                                                  std::optional<std::string_view> after,
+                                                  std::size_t limit) const;
+
+  engine_stats stats() const;
+
+ private:
+  struct impl;
+  explicit engine(std::unique_ptr<impl> i);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace hookd::engine

@@ -1,0 +1,53 @@
+// Event payloads: the checks publish makes, and the two forms a delivery carries them
+// in (DESIGN.md "Delivery contract"): a JSON body with `uuid` and `action` added at
+// the top level, or a Rack-style nested query string for GET and DELETE.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "engine/event_catalog.hpp"
+#include "engine/failure.hpp"
+
+namespace hookd::engine {
+
+inline constexpr std::size_t k_max_payload_bytes = 256 * 1024;
+
+// Checks that `payload` is a JSON object of at most 256 KiB without the reserved
+// top-level keys `uuid` and `action`. On success returns the payload's fields as a
+// Rack-style query string when `with_query` (else an empty string). Errors are
+// errc::invalid_argument with field "event.payload".
+[[nodiscard]] outcome<std::string> check_payload(std::string_view payload, bool with_query);
+
+// {"uuid":"<uuid>","action":"<action>", ...payload fields}. `payload` must have
+// passed check_payload; `uuid` and `action` need no JSON escaping (hex, dashes and
+// event type characters).
+std::string delivery_body(std::string_view payload, std::string_view uuid,
+                          std::string_view action);
+
+// uuid=<uuid>&action=<action>[&<payload_query>]
+std::string delivery_query(std::string_view uuid, std::string_view action,
+                           std::string_view payload_query);
+
+// Percent-encodes all but RFC 3986 unreserved characters.
+void append_query_escaped(std::string& out, std::string_view text);
+
+}  // namespace hookd::engine
+
+namespace hookd::engine {
+
+// The body of POST /api/v1/events: {"event": {"type": "...", "payload": {...}, "id": "..."}}.
+struct event_request {
+  std::string type;
+  std::string payload;            // the payload object, minified
+  std::optional<std::string> id;  // the idempotency key, when given
+};
+
+// errc::malformed_input for bad JSON; errc::invalid_argument naming every bad field,
+// the type checked against `catalog`. Publish checks the payload's contents.
+[[nodiscard]] outcome<event_request> parse_event_request(std::string_view body,
+                                                         const event_catalog& catalog);
+
+}  // namespace hookd::engine

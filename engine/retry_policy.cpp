@@ -1,0 +1,80 @@
+#include "engine/retry_policy.hpp"
+
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+
+namespace hookd::engine {
+
+std::vector<retry_policy::duration> retry_policy::sonar_schedule() {
+  using namespace std::chrono;
+  return {seconds(10), seconds(30), minutes(3), minutes(30)};
+}
+
+retry_policy::retry_policy(std::vector<duration> schedule, double jitter)
+    : schedule_(std::move(schedule)), jitter_(jitter) {}
+
+std::optional<retry_policy::duration> retry_policy::next_delay(std::uint32_t attempts_made,
+                                                               random_source& random) const {
+  if (attempts_made == 0 || attempts_made > schedule_.size()) return std::nullopt;
+  const duration base = schedule_[attempts_made - 1];
+  if (jitter_ <= 0) return base;
+  std::array<std::byte, 8> bytes{};
+  random.fill(bytes);
+  std::uint64_t r = 0;
+  std::memcpy(&r, bytes.data(), bytes.size());
+  // Uniform in [-1, 1].
+  const double unit = static_cast<double>(r >> 11) * 0x1.0p-53 * 2.0 - 1.0;
+  const double ms = static_cast<double>(base.count()) * (1.0 + jitter_ * unit);
+  return duration(std::max<std::int64_t>(1, std::llround(ms)));
+}
+
+explained<std::vector<retry_policy::duration>> parse_retry_schedule(std::string_view text) {
+  std::vector<retry_policy::duration> out;
+  std::size_t n = 0;
+  while (true) {
+    ++n;
+    const auto comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    std::int64_t value = 0;
+    auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), value);
+    const std::string_view unit(p, static_cast<std::size_t>(item.data() + item.size() - p));
+    std::int64_t scale = 0;
+    if (unit == "ms") scale = 1;
+    if (unit == "s") scale = 1000;
+    if (unit == "m") scale = 60'000;
+    if (unit == "h") scale = 3'600'000;
+    if (ec != std::errc() || p == item.data() || scale == 0 || value <= 0 ||
+        value > 365LL * 24 * 3'600'000 / scale) {
+      return "entry " + std::to_string(n) + " \"" + std::string(item) +
+             "\" is not a positive duration like 500ms, 10s, 3m or 1h";
+    }
+    out.emplace_back(value * scale);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+std::string format_retry_schedule(const std::vector<retry_policy::duration>& schedule) {
+  std::string out;
+  for (auto d : schedule) {
+    if (!out.empty()) out += ',';
+    const auto ms = d.count();
+    if (ms % 3'600'000 == 0) {
+      out += std::to_string(ms / 3'600'000) + "h";
+    } else if (ms % 60'000 == 0) {
+      out += std::to_string(ms / 60'000) + "m";
+    } else if (ms % 1000 == 0) {
+      out += std::to_string(ms / 1000) + "s";
+    } else {
+      out += std::to_string(ms) + "ms";
+    }
+  }
+  return out;
+}
+
+}  // namespace hookd::engine

@@ -1,0 +1,44 @@
+// When a failed delivery is tried again: a schedule of delays after each failure
+// (Sonar's 10 s, 30 s, 3 min, 30 min by default), with jitter, then give up.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/random.hpp"
+#include "store/errc.hpp"
+
+namespace hookd::engine {
+
+class retry_policy {
+ public:
+  using duration = std::chrono::milliseconds;
+
+  // Sonar's schedule: 4 retries, 10 s, 30 s, 3 min and 30 min after each failure.
+  static std::vector<duration> sonar_schedule();
+
+  // `jitter` is the relative spread: 0.1 moves each delay by up to ±10%.
+  explicit retry_policy(std::vector<duration> schedule = sonar_schedule(), double jitter = 0.1);
+
+  // The delay before the next attempt after `attempts_made` attempts (1 after the
+  // first) all failed; nullopt when the schedule is exhausted.
+  std::optional<duration> next_delay(std::uint32_t attempts_made, random_source& random) const;
+
+  const std::vector<duration>& schedule() const noexcept { return schedule_; }
+  double jitter() const noexcept { return jitter_; }
+
+ private:
+  std::vector<duration> schedule_;
+  double jitter_;
+};
+
+// Parses "10s,30s,3m,30m" (units ms, s, m, h; at least one entry, each > 0).
+[[nodiscard]] explained<std::vector<retry_policy::duration>> parse_retry_schedule(
+    std::string_view text);
+std::string format_retry_schedule(const std::vector<retry_policy::duration>& schedule);
+
+}  // namespace hookd::engine

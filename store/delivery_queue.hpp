@@ -1,0 +1,103 @@
+// The durable delivery queue in RocksDB: events, deliveries, the `due` retry queue
+// in time order, and the attempt log. Publish writes an event with all its
+// deliveries and due entries in one batch; outcomes are written in batches too.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/database.hpp"
+#include "store/delivery_records.hpp"
+#include "store/errc.hpp"
+
+namespace hookd::store {
+
+// Outcomes gathered for one write: each call adds to the batch; nothing is durable
+// until delivery_queue::commit.
+class delivery_writes {
+ public:
+  // Made by delivery_queue::writes().
+  ~delivery_writes();
+  delivery_writes(delivery_writes&&) noexcept;
+  delivery_writes& operator=(delivery_writes&&) noexcept;
+
+  // Stores the delivery's new state, moving its `due` entry from `previous_due_ms`
+  // (0: none) to after.next_attempt_at_ms when after is pending (else removing it),
+  // and appends `attempt` to its log when given.
+  void update(const delivery_record& after, std::int64_t previous_due_ms,
+              const attempt_record* attempt);
+
+  std::size_t count() const noexcept { return count_; }
+  bool empty() const noexcept { return count_ == 0; }
+
+ private:
+  friend class delivery_queue;
+  struct batch;
+  explicit delivery_writes(database& db);
+  std::unique_ptr<batch> batch_;
+  std::size_t count_ = 0;
+};
+
+struct delivery_page {
+  std::vector<delivery_record> deliveries;
+  std::optional<delivery_id> next_after;
+};
+
+class delivery_queue {
+ public:
+  explicit delivery_queue(database& db);
+
+  // One atomic write: the event, its deliveries, the per-webhook index and the due
+  // entries. Durable when it returns (WAL; fsync when the database was opened so).
+  [[nodiscard]] result<void> publish(const event_record& event,
+                                     std::span<const delivery_record> deliveries);
+
+  // An empty batch of outcomes for this queue; reuse it after commit.
+  delivery_writes writes() const;
+  // Writes the batch atomically and empties it (also on failure).
+  [[nodiscard]] result<void> commit(delivery_writes& writes);
+
+  // not_found when absent.
+  [[nodiscard]] result<event_record> find_event(std::string_view account,
+                                                std::string_view id) const;
+  [[nodiscard]] result<delivery_record> get(const delivery_id& id) const;
+  [[nodiscard]] result<std::vector<attempt_record>> attempts(const delivery_id& id) const;
+
+  // The webhook's deliveries, oldest first, after `after` (exclusive), optionally
+  // only those with `status`, at most `limit`.
+  [[nodiscard]] result<delivery_page> list(std::uint64_t webhook_id,
+                                           const std::optional<delivery_id>& after,
+                                           std::optional<delivery_status> status,
+                                           std::size_t limit) const;
+
+  // Visits due entries in time order with due time < `before_ms`, at most `limit`;
+  // `fn` gets (due_ms, delivery id). Returns how many were visited.
+  [[nodiscard]] result<std::size_t> scan_due(
+      std::int64_t before_ms, std::size_t limit,
+      const std::function<void(std::int64_t, const delivery_id&)>& fn) const;
+
+  // Ids of the webhook's deliveries that are still pending (due entries exist).
+  [[nodiscard]] result<std::vector<delivery_record>> pending_of_webhook(
+      std::uint64_t webhook_id) const;
+
+ private:
+  database& db_;
+};
+
+std::string encode_event(const event_record& e);
+[[nodiscard]] result<event_record> decode_event(std::string_view bytes);
+std::string encode_delivery(const delivery_record& d);
+[[nodiscard]] result<delivery_record> decode_delivery(std::string_view bytes);
+std::string encode_attempt(const attempt_record& a);
+[[nodiscard]] result<attempt_record> decode_attempt(std::string_view bytes);
+
+std::string_view to_string(delivery_status s) noexcept;
+std::optional<delivery_status> parse_delivery_status(std::string_view s) noexcept;
+
+}  // namespace hookd::store

@@ -1,0 +1,720 @@
+// The dispatcher's HTTP client against real local receivers on port 0: the request
+// on the wire, status classification, keep-alive pools and their limits, failures of
+// every kind, destination checks and https with a generated CA.
+#include "engine/http_client.hpp"
+
+#include <optional>
+#include <set>
+#include <stdexcept>
+
+#include <gtest/gtest.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "tests/support/receiver.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tests/support/test_ca.hpp"
+
+namespace hookd::test {
+namespace {
+
+namespace net = boost::asio;
+using namespace std::chrono_literals;
+using engine::error_kind;
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+// Owns what an http_request points at, for as long as the request runs.
+struct call {
+  std::string method = "POST";
+  std::string url{};
+  std::string body{};
+  header_list headers{};
+
+  engine::http_request request() const { return {method, url, &headers, body}; }
+};
+
+class HttpClient : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    // Nothing may be left pending once the pools are closed: run() must return.
+    for (auto* c : clients_) c->close_all();
+    ioc_.restart();
+    ioc_.run_for(10s);
+    EXPECT_TRUE(ioc_.stopped()) << "work left on the io_context after close_all()";
+  }
+
+  static engine::http_client_options options() {
+    engine::http_client_options o;
+    o.allow_private_targets = true;  // receivers are on loopback
+    o.connect_timeout = 2s;
+    o.attempt_timeout = 5s;
+    return o;
+  }
+
+  engine::http_client& client(engine::http_client_options o = options()) {
+    owned_.push_back(std::make_unique<engine::http_client>(ioc_.get_executor(), std::move(o)));
+    clients_.push_back(owned_.back().get());
+    return *owned_.back();
+  }
+
+  // Runs the io_context until every call completed (the timed loop is a safety net
+  // against a hang, not a synchronisation).
+  std::vector<engine::http_outcome> send_all(engine::http_client& c,
+                                             const std::vector<call>& calls) {
+    std::vector<std::optional<engine::http_outcome>> results(calls.size());
+    std::size_t done = 0;
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+      net::co_spawn(ioc_, c.send(calls[i].request()),
+                    [&results, &done, i](std::exception_ptr e, engine::http_outcome out) {
+                      if (e) std::rethrow_exception(e);
+                      results[i] = std::move(out);
+                      ++done;
+                    });
+    }
+    ioc_.restart();
+    while (done < calls.size()) {
+      if (ioc_.run_one_for(30s) == 0) throw std::runtime_error("requests did not complete");
+    }
+    std::vector<engine::http_outcome> out;
+    for (auto& r : results) out.push_back(std::move(*r));
+    return out;
+  }
+
+  engine::http_outcome send(engine::http_client& c, call one) {
+    return std::move(send_all(c, {std::move(one)}).front());
+  }
+
+  engine::http_outcome post(engine::http_client& c, const std::string& url) {
+    return send(c, {.method = "POST", .url = url, .body = R"({"n":1})"});
+  }
+
+  net::io_context ioc_;
+  std::vector<std::unique_ptr<engine::http_client>> owned_;
+  std::vector<engine::http_client*> clients_;
+};
+
+reply status(unsigned code) {
+  reply r;
+  r.status = code;
+  return r;
+}
+
+TEST_F(HttpClient, PostDeliversBodyAndHeadersExactly) {
+  receiver r;
+  auto& c = client();
+  const std::string body = R"({"uuid":"u-1","action":"created","name":"Zoë"})";
+  auto out = send(c, {.method = "POST",
+                      .url = r.url("/hooks/in?x=1"),
+                      .body = body,
+                      .headers = {{"webhook-id", "u-1"}, {"webhook-signature", "v1,abc="}}});
+  EXPECT_EQ(out.error, error_kind::none) << out.message;
+  EXPECT_EQ(out.status, 200u);
+  EXPECT_TRUE(out.message.empty());
+  ASSERT_EQ(r.request_count(), 1u);
+  const auto got = r.requests().front();
+  EXPECT_EQ(got.method, "POST");
+  EXPECT_EQ(got.target, "/hooks/in?x=1");
+  EXPECT_EQ(got.body, body);
+  EXPECT_EQ(got.header("content-type"), "application/json");
+  EXPECT_EQ(got.header("content-length"), std::to_string(body.size()));
+  EXPECT_EQ(got.header("user-agent"), "hookd");
+  EXPECT_EQ(got.header("host"), "127.0.0.1:" + std::to_string(r.port()));
+  EXPECT_EQ(got.header("webhook-id"), "u-1");
+  EXPECT_EQ(got.header("webhook-signature"), "v1,abc=");
+  EXPECT_EQ(got.header("transfer-encoding"), "");
+}
+
+TEST_F(HttpClient, ClientHeadersAreNotDuplicatedFromExtraHeaders) {
+  receiver r;
+  auto o = options();
+  o.user_agent = "hookd/9.9";
+  auto& c = client(o);
+  auto out = send(c, {.method = "PUT",
+                      .url = r.url(),
+                      .body = "x=1",
+                      .headers = {{"Content-Type", "application/x-www-form-urlencoded"},
+                                  {"Host", "evil.example"},
+                                  {"Content-Length", "999"}}});
+  EXPECT_EQ(out.error, error_kind::none) << out.message;
+  ASSERT_EQ(r.request_count(), 1u);
+  const auto got = r.requests().front();
+  EXPECT_EQ(got.method, "PUT");
+  EXPECT_EQ(got.body, "x=1");
+  EXPECT_EQ(got.header("content-type"), "application/x-www-form-urlencoded");
+  EXPECT_EQ(got.header("host"), "127.0.0.1:" + std::to_string(r.port()));
+  EXPECT_EQ(got.header("content-length"), "3");
+  EXPECT_EQ(got.header("user-agent"), "hookd/9.9");
+}
+
+TEST_F(HttpClient, GetSendsQueryAndNoBody) {
+  receiver r;
+  auto& c = client();
+  auto out = send(
+      c, {.method = "GET", .url = r.url("/hook?action=created&customer%5Bname%5D=Ann&tags[]=a")});
+  EXPECT_EQ(out.error, error_kind::none) << out.message;
+  ASSERT_EQ(r.request_count(), 1u);
+  const auto got = r.requests().front();
+  EXPECT_EQ(got.method, "GET");
+  EXPECT_EQ(got.target, "/hook?action=created&customer%5Bname%5D=Ann&tags[]=a");
+  EXPECT_EQ(got.body, "");
+  EXPECT_EQ(got.header("content-length"), "");
+  EXPECT_EQ(got.header("content-type"), "");
+}
+
+TEST_F(HttpClient, EmptyPathIsSentAsSlash) {
+  receiver r;
+  auto& c = client();
+  auto out = send(c, {.method = "DELETE", .url = "http://127.0.0.1:" + std::to_string(r.port())});
+  EXPECT_EQ(out.error, error_kind::none) << out.message;
+  ASSERT_EQ(r.request_count(), 1u);
+  EXPECT_EQ(r.requests().front().target, "/");
+  EXPECT_EQ(r.requests().front().method, "DELETE");
+}
+
+TEST_F(HttpClient, TwoHundredAndTwoHundredFourAreSuccess) {
+  receiver r;
+  r.set_responder([](const received_request& req) {
+    reply out;
+    out.status = req.target == "/204" ? 204 : 200;
+    if (out.status == 200) out.body = "ok";
+    return out;
+  });
+  auto& c = client();
+  auto ok = post(c, r.url("/200"));
+  EXPECT_EQ(ok.error, error_kind::none);
+  EXPECT_EQ(ok.status, 200u);
+  EXPECT_EQ(ok.body_excerpt, "ok");
+  auto none = post(c, r.url("/204"));
+  EXPECT_EQ(none.error, error_kind::none);
+  EXPECT_EQ(none.status, 204u);
+  EXPECT_EQ(none.body_excerpt, "");
+  EXPECT_TRUE(none.reused_connection);
+}
+
+TEST_F(HttpClient, RedirectIsNotFollowed) {
+  receiver r;
+  const auto elsewhere = r.url("/elsewhere");
+  r.set_responder([elsewhere](const received_request&) {
+    reply out = status(301);
+    out.headers = {{"Location", elsewhere}};
+    return out;
+  });
+  auto& c = client();
+  auto out = post(c, r.url());
+  EXPECT_EQ(out.error, error_kind::http_status);
+  EXPECT_EQ(out.status, 301u);
+  EXPECT_EQ(out.message, "HTTP 301");
+  EXPECT_EQ(r.request_count(), 1u);
+}
+
+TEST_F(HttpClient, GoneIsHttpStatus) {
+  receiver r;
+  r.set_responder([](const received_request&) { return status(410); });
+  auto& c = client();
+  auto out = post(c, r.url());
+  EXPECT_EQ(out.error, error_kind::http_status);
+  EXPECT_EQ(out.status, 410u);
+  EXPECT_EQ(out.message, "HTTP 410");
+}
+
+TEST_F(HttpClient, ServiceUnavailableCapturesRetryAfter) {
+  receiver r;
+  r.set_responder([](const received_request&) {
+    reply out = status(503);
+    out.headers = {{"Retry-After", "120"}};
+    out.body = "busy";
+    return out;
+  });
+  auto& c = client();
+  auto out = post(c, r.url());
+  EXPECT_EQ(out.error, error_kind::http_status);
+  EXPECT_EQ(out.status, 503u);
+  EXPECT_EQ(out.message, "HTTP 503");
+  EXPECT_EQ(out.retry_after, "120");
+  EXPECT_EQ(out.body_excerpt, "busy");
+  // A non-2xx answer with a well-framed body keeps the connection.
+  auto again = post(c, r.url());
+  EXPECT_TRUE(again.reused_connection);
+  EXPECT_EQ(r.connections_accepted(), 1u);
+}
+
+TEST_F(HttpClient, BodyExcerptIsCappedAt1KiB) {
+  receiver r;
+  r.set_responder([](const received_request&) {
+    reply out;
+    out.body = std::string(1000, 'a') + std::string(4000, 'b');
+    return out;
+  });
+  auto& c = client();
+  auto out = post(c, r.url());
+  EXPECT_EQ(out.error, error_kind::none);
+  EXPECT_EQ(out.body_excerpt, std::string(1000, 'a') + std::string(24, 'b'));
+  // The whole body was drained, so the connection is reused.
+  EXPECT_TRUE(post(c, r.url()).reused_connection);
+  EXPECT_EQ(c.stats().connections_opened, 1u);
+}
+
+TEST_F(HttpClient, BodyOverMaxResponseBodyIsCutAndConnectionDropped) {
+  receiver r;
+  r.set_responder([](const received_request&) {
+    reply out;
+    out.body = std::string(200 * 1024, 'z');
+    return out;
+  });
+  auto o = options();
+  o.max_response_body = 4096;
+  auto& c = client(o);
+  auto out = post(c, r.url());
+  EXPECT_EQ(out.error, error_kind::none) << out.message;
+  EXPECT_EQ(out.status, 200u);
+  EXPECT_EQ(out.body_excerpt, std::string(1024, 'z'));
+  auto next = post(c, r.url());
+  EXPECT_EQ(next.error, error_kind::none) << next.message;
+  EXPECT_FALSE(next.reused_connection);
+  EXPECT_EQ(c.stats().connections_opened, 2u);
+}
+
+TEST_F(HttpClient, KeepAliveReusesOneConnection) {
+  receiver r;
+  auto& c = client();
+  for (int i = 0; i < 10; ++i) {
+    auto out = post(c, r.url());
+    ASSERT_EQ(out.error, error_kind::none) << out.message;
+    EXPECT_EQ(out.reused_connection, i > 0) << i;
+  }
+  EXPECT_EQ(r.connections_accepted(), 1u);
+  EXPECT_EQ(c.stats().connections_opened, 1u);
+  EXPECT_EQ(c.stats().requests, 10u);
+  EXPECT_EQ(c.stats().stale_retries, 0u);
+}
+
+TEST_F(HttpClient, ConnectionCloseResponseIsNotReused) {
+  receiver r;
+  r.set_responder([](const received_request&) {
+    reply out;
+    out.headers = {{"Connection", "close"}};
+    return out;
+  });
+  auto& c = client();
+  EXPECT_EQ(post(c, r.url()).error, error_kind::none);
+  auto second = post(c, r.url());
+  EXPECT_EQ(second.error, error_kind::none) << second.message;
+  EXPECT_FALSE(second.reused_connection);
+  EXPECT_EQ(r.connections_accepted(), 2u);
+  EXPECT_EQ(c.stats().stale_retries, 0u);
+}
+
+TEST_F(HttpClient, PerOriginLimitQueuesConcurrentRequests) {
+  receiver r;
+  auto o = options();
+  o.connections_per_origin = 2;
+  auto& c = client(o);
+  std::vector<call> calls(6, call{.url = r.url(), .body = "{}"});
+  const auto outs = send_all(c, calls);
+  for (const auto& out : outs) EXPECT_EQ(out.error, error_kind::none) << out.message;
+  EXPECT_EQ(r.connections_accepted(), 2u);
+  EXPECT_EQ(c.stats().connections_opened, 2u);
+  std::set<std::uint64_t> used;
+  for (const auto& req : r.requests()) used.insert(req.connection);
+  EXPECT_EQ(used, (std::set<std::uint64_t>{1, 2}));
+}
+
+TEST_F(HttpClient, QueuedRequestWaitsNoLongerThanItsOwnDeadline) {
+  receiver r;
+  r.set_responder([](const received_request&) {
+    reply out;
+    out.never_answer = true;
+    return out;
+  });
+  auto o = options();
+  o.connections_per_origin = 1;
+  o.attempt_timeout = 500ms;
+  auto& c = client(o);
+  const auto outs =
+      send_all(c, {call{.url = r.url(), .body = "{}"}, call{.url = r.url(), .body = "{}"}});
+  // The second request queues behind the first, which holds the only connection
+  // until its deadline; the wait counts against the second one's own attempt.
+  for (const auto& out : outs) {
+    EXPECT_EQ(out.error, error_kind::timeout) << out.message;
+    EXPECT_GE(out.duration, 500ms);
+    EXPECT_LT(out.duration, 1000ms);
+  }
+  EXPECT_EQ(r.requests().front().connection, 1u);
+}
+
+TEST_F(HttpClient, ConnectionRefusedIsConnect) {
+  std::uint16_t port = 0;
+  {
+    net::io_context scratch;
+    net::ip::tcp::acceptor a(scratch, {net::ip::make_address("127.0.0.1"), 0});
+    port = a.local_endpoint().port();
+  }  // closed: nothing listens there now
+  auto& c = client();
+  auto out = post(c, "http://127.0.0.1:" + std::to_string(port) + "/hook");
+  EXPECT_EQ(out.error, error_kind::connect);
+  EXPECT_EQ(out.status, 0u);
+  EXPECT_NE(out.message.find("127.0.0.1"), std::string::npos) << out.message;
+  EXPECT_EQ(c.stats().connections_opened, 0u);
+}
+
+TEST_F(HttpClient, UnresolvableHostIsDns) {
+  auto& c = client();
+  auto out = post(c, "http://nonexistent.invalid/hook");
+  EXPECT_EQ(out.error, error_kind::dns);
+  EXPECT_NE(out.message.find("nonexistent.invalid"), std::string::npos) << out.message;
+}
+
+TEST_F(HttpClient, NeverAnsweringReceiverTimesOut) {
+  receiver r;
+  r.set_responder([](const received_request&) {
+    reply out;
+    out.never_answer = true;
+    return out;
+  });
+  auto o = options();
+  o.attempt_timeout = 300ms;
+  auto& c = client(o);
+  auto out = post(c, r.url());
+  EXPECT_EQ(out.error, error_kind::timeout) << out.message;
+  EXPECT_EQ(out.status, 0u);
+  EXPECT_GE(out.duration, 300ms);
+  EXPECT_LT(out.duration, 5s);
+  EXPECT_EQ(r.request_count(), 1u);
+}
+
+TEST_F(HttpClient, LoopbackIsBlockedByDefault) {
+  receiver r;
+  auto o = options();
+  o.allow_private_targets = false;
+  auto& c = client(o);
+  auto out = post(c, r.url());
+  EXPECT_EQ(out.error, error_kind::blocked_destination);
+  EXPECT_NE(out.message.find("127.0.0.1"), std::string::npos) << out.message;
+  EXPECT_EQ(r.connections_accepted(), 0u);
+}
+
+TEST_F(HttpClient, HostNameResolvingToLoopbackIsBlocked) {
+  receiver r;
+  auto o = options();
+  o.allow_private_targets = false;
+  auto& c = client(o);
+  auto out = post(c, "http://localhost:" + std::to_string(r.port()) + "/hook");
+  EXPECT_EQ(out.error, error_kind::blocked_destination) << out.message;
+  EXPECT_NE(out.message.find("127.0.0.1"), std::string::npos) << out.message;
+  EXPECT_EQ(r.connections_accepted(), 0u);
+}
+
+TEST_F(HttpClient, AllowedNetworkPermitsLoopback) {
+  receiver r;
+  auto o = options();
+  o.allow_private_targets = false;
+  o.allowed_networks = {*engine::cidr::parse("127.0.0.0/8")};
+  auto& c = client(o);
+  auto out = post(c, r.url());
+  EXPECT_EQ(out.error, error_kind::none) << out.message;
+  EXPECT_EQ(r.request_count(), 1u);
+}
+
+TEST_F(HttpClient, HostNameIsResolvedAndSentInHostHeader) {
+  receiver r;
+  auto& c = client();
+  auto out = post(c, "http://LocalHost:" + std::to_string(r.port()) + "/hook");
+  EXPECT_EQ(out.error, error_kind::none) << out.message;
+  ASSERT_EQ(r.request_count(), 1u);
+  EXPECT_EQ(r.requests().front().header("host"), "localhost:" + std::to_string(r.port()));
+  // Same origin whatever the case: the pooled connection is reused.
+  EXPECT_TRUE(post(c, "http://localhost:" + std::to_string(r.port()) + "/hook").reused_connection);
+}
+
+TEST_F(HttpClient, StaleKeepAliveConnectionIsReplaced) {
+  receiver r;
+  r.set_responder([](const received_request& req) {
+    reply out;
+    out.close_after_reply = req.connection == 1;  // the server drops its idle connection
+    return out;
+  });
+  auto& c = client();
+  ASSERT_EQ(post(c, r.url()).error, error_kind::none);
+  auto second = post(c, r.url());
+  EXPECT_EQ(second.error, error_kind::none) << second.message;
+  EXPECT_FALSE(second.reused_connection);
+  EXPECT_EQ(c.stats().stale_retries, 1u);
+  EXPECT_EQ(c.stats().connections_opened, 2u);
+  ASSERT_EQ(r.request_count(), 2u);
+  EXPECT_EQ(r.requests().back().connection, 2u);
+}
+
+TEST_F(HttpClient, FreshConnectionClosedWithoutAnswerIsNotRetried) {
+  receiver r;
+  r.set_responder([](const received_request&) {
+    reply out;
+    out.raw = "";
+    out.close_after_reply = true;
+    return out;
+  });
+  auto& c = client();
+  auto out = post(c, r.url());
+  EXPECT_EQ(out.error, error_kind::connect) << out.message;
+  EXPECT_EQ(r.request_count(), 1u);
+  EXPECT_EQ(c.stats().stale_retries, 0u);
+}
+
+TEST_F(HttpClient, MalformedResponseIsProtocol) {
+  receiver r;
+  r.set_responder([](const received_request&) {
+    reply out;
+    out.raw = "HTTP/1.1 two hundred OK\r\nContent-Length: 0\r\n\r\n";
+    return out;
+  });
+  auto& c = client();
+  auto out = post(c, r.url());
+  EXPECT_EQ(out.error, error_kind::protocol) << out.message;
+  // The broken connection is not pooled.
+  r.set_responder({});
+  auto next = post(c, r.url());
+  EXPECT_EQ(next.error, error_kind::none) << next.message;
+  EXPECT_FALSE(next.reused_connection);
+}
+
+TEST_F(HttpClient, InvalidUrlIsProtocol) {
+  auto& c = client();
+  EXPECT_EQ(post(c, "ftp://example.com/x").error, error_kind::protocol);
+  EXPECT_EQ(post(c, "not a url").error, error_kind::protocol);
+  EXPECT_EQ(post(c, "http://127.0.0.1/a b").error, error_kind::protocol);
+  EXPECT_EQ(post(c, "http:///path").error, error_kind::protocol);
+  EXPECT_EQ(post(c, "http://127.0.0.1:0/").error, error_kind::protocol);
+}
+
+TEST_F(HttpClient, IdleConnectionExpires) {
+  receiver r;
+  auto o = options();
+  o.idle_timeout = 100ms;
+  auto& c = client(o);
+  ASSERT_EQ(post(c, r.url()).error, error_kind::none);
+  // The idle sweeper is the only work left; run() returns once it closed the
+  // connection.
+  const auto start = std::chrono::steady_clock::now();
+  ioc_.restart();
+  ioc_.run_for(10s);
+  ASSERT_TRUE(ioc_.stopped());
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 90ms);
+  auto next = post(c, r.url());
+  EXPECT_EQ(next.error, error_kind::none);
+  EXPECT_FALSE(next.reused_connection);
+  EXPECT_EQ(c.stats().connections_opened, 2u);
+  EXPECT_EQ(c.stats().stale_retries, 0u);
+}
+
+TEST_F(HttpClient, CloseAllDropsPooledConnections) {
+  receiver r;
+  auto& c = client();
+  ASSERT_EQ(post(c, r.url()).error, error_kind::none);
+  c.close_all();
+  auto next = post(c, r.url());
+  EXPECT_EQ(next.error, error_kind::none);
+  EXPECT_FALSE(next.reused_connection);
+  EXPECT_EQ(r.connections_accepted(), 2u);
+}
+
+TEST_F(HttpClient, BadOptionsThrowAtConstruction) {
+  auto o = options();
+  o.extra_ca_file = "/nonexistent/ca.pem";
+  EXPECT_THROW(engine::http_client(ioc_.get_executor(), o), std::runtime_error);
+  o = options();
+  o.connections_per_origin = 0;
+  EXPECT_THROW(engine::http_client(ioc_.get_executor(), o), std::invalid_argument);
+}
+
+TEST_F(HttpClient, ErrorKindsHaveStableNames) {
+  EXPECT_EQ(engine::to_string(error_kind::none), "none");
+  EXPECT_EQ(engine::to_string(error_kind::timeout), "timeout");
+  EXPECT_EQ(engine::to_string(error_kind::connect), "connect");
+  EXPECT_EQ(engine::to_string(error_kind::tls), "tls");
+  EXPECT_EQ(engine::to_string(error_kind::dns), "dns");
+  EXPECT_EQ(engine::to_string(error_kind::http_status), "http_status");
+  EXPECT_EQ(engine::to_string(error_kind::protocol), "protocol");
+  EXPECT_EQ(engine::to_string(error_kind::blocked_destination), "blocked_destination");
+}
+
+// --- https ---
+
+class HttpClientTls : public HttpClient {
+ protected:
+  temp_dir dir_;
+  test_ca ca_{dir_.path()};
+
+  engine::http_client& trusting_client() {
+    auto o = options();
+    o.extra_ca_file = ca_.ca_file();
+    return client(o);
+  }
+};
+
+TEST_F(HttpClientTls, TrustedCaSucceedsAndKeepsTheConnection) {
+  const auto cert = ca_.issue("127.0.0.1", "leaf");
+  receiver r({.cert_file = cert.cert_file, .key_file = cert.key_file});
+  auto& c = trusting_client();
+  auto out = post(c, r.url());
+  EXPECT_EQ(out.error, error_kind::none) << out.message;
+  ASSERT_EQ(r.request_count(), 1u);
+  EXPECT_EQ(r.requests().front().body, R"({"n":1})");
+  EXPECT_TRUE(post(c, r.url()).reused_connection);
+  EXPECT_EQ(r.connections_accepted(), 1u);
+}
+
+TEST_F(HttpClientTls, HostNameCertificateIsVerifiedWithSni) {
+  const auto cert = ca_.issue("localhost", "named");
+  receiver r({.cert_file = cert.cert_file, .key_file = cert.key_file});
+  auto& c = trusting_client();
+  auto out = post(c, "https://localhost:" + std::to_string(r.port()) + "/hook");
+  EXPECT_EQ(out.error, error_kind::none) << out.message;
+  EXPECT_EQ(r.request_count(), 1u);
+}
+
+TEST_F(HttpClientTls, UntrustedCaIsTls) {
+  const auto cert = ca_.issue("127.0.0.1", "leaf");
+  receiver r({.cert_file = cert.cert_file, .key_file = cert.key_file});
+  auto& c = client();  // system store only
+  auto out = post(c, r.url());
+  EXPECT_EQ(out.error, error_kind::tls) << out.message;
+  EXPECT_NE(out.message.find("certificate"), std::string::npos) << out.message;
+  EXPECT_EQ(r.request_count(), 0u);
+}
+
+TEST_F(HttpClientTls, CertificateForAnotherHostIsTls) {
+  const auto cert = ca_.issue("other.example", "other");
+  receiver r({.cert_file = cert.cert_file, .key_file = cert.key_file});
+  auto& c = trusting_client();
+  auto out = post(c, r.url());
+  EXPECT_EQ(out.error, error_kind::tls) << out.message;
+  EXPECT_NE(out.message.find("mismatch"), std::string::npos) << out.message;
+  EXPECT_EQ(r.request_count(), 0u);
+}
+
+TEST_F(HttpClientTls, StaleTlsConnectionIsReplaced) {
+  const auto cert = ca_.issue("127.0.0.1", "leaf");
+  receiver r({.cert_file = cert.cert_file, .key_file = cert.key_file});
+  r.set_responder([](const received_request& req) {
+    reply out;
+    out.close_after_reply = req.connection == 1;
+    return out;
+  });
+  auto& c = trusting_client();
+  ASSERT_EQ(post(c, r.url()).error, error_kind::none);
+  auto second = post(c, r.url());
+  EXPECT_EQ(second.error, error_kind::none) << second.message;
+  EXPECT_EQ(c.stats().stale_retries, 1u);
+  EXPECT_EQ(r.request_count(), 2u);
+}
+
+// --- address classification ---
+
+std::array<std::uint8_t, 16> bytes_of(const std::string& text) {
+  const auto a = net::ip::make_address(text);
+  std::array<std::uint8_t, 16> out{};
+  if (a.is_v4()) {
+    const auto b = a.to_v4().to_bytes();
+    out[10] = out[11] = 0xff;
+    std::copy(b.begin(), b.end(), out.begin() + 12);
+  } else {
+    const auto b = a.to_v6().to_bytes();
+    std::copy(b.begin(), b.end(), out.begin());
+  }
+  return out;
+}
+
+TEST(NonPublicAddress, ClassifiesTheReservedRanges) {
+  const std::vector<std::pair<std::string, bool>> table = {
+      {"0.0.0.0", true},
+      {"0.1.2.3", true},
+      {"10.1.2.3", true},
+      {"100.64.0.1", true},
+      {"100.127.255.255", true},
+      {"100.128.0.1", false},
+      {"127.0.0.1", true},
+      {"127.255.255.254", true},
+      {"169.254.169.254", true},
+      {"172.16.0.1", true},
+      {"172.31.255.255", true},
+      {"172.32.0.1", false},
+      {"192.0.0.8", true},
+      {"192.0.2.1", false},
+      {"192.168.1.1", true},
+      {"198.18.0.1", true},
+      {"198.19.255.255", true},
+      {"198.20.0.1", false},
+      {"224.0.0.1", true},
+      {"239.255.255.255", true},
+      {"240.0.0.1", true},
+      {"255.255.255.255", true},
+      {"8.8.8.8", false},
+      {"1.1.1.1", false},
+      {"11.0.0.1", false},
+      {"223.255.255.255", false},
+      {"::", true},
+      {"::1", true},
+      {"fc00::1", true},
+      {"fd12:3456::1", true},
+      {"fe80::1", true},
+      {"febf::1", true},
+      {"ff02::1", true},
+      {"2001:4860:4860::8888", false},
+      {"2606:4700::1111", false},
+      {"::ffff:127.0.0.1", true},
+      {"::ffff:10.0.0.1", true},
+      {"::ffff:8.8.8.8", false},
+      {"64:ff9b::a00:1", true},
+      {"64:ff9b::808:808", false},
+      {"2002:c0a8:101::1", true},
+      {"2002:808:808::1", false},
+  };
+  for (const auto& [text, expected] : table) {
+    EXPECT_EQ(engine::is_non_public_address(bytes_of(text)), expected) << text;
+  }
+}
+
+TEST(Cidr, ParsesIpv4AndIpv6Networks) {
+  auto v4 = engine::cidr::parse("10.0.0.0/8");
+  ASSERT_TRUE(v4);
+  EXPECT_EQ(v4->prefix, 104u);
+  EXPECT_EQ(v4->address, bytes_of("10.0.0.0"));
+
+  auto masked = engine::cidr::parse("10.1.2.3/8");
+  ASSERT_TRUE(masked);
+  EXPECT_EQ(masked->address, bytes_of("10.0.0.0"));
+
+  auto odd = engine::cidr::parse("172.16.255.1/12");
+  ASSERT_TRUE(odd);
+  EXPECT_EQ(odd->prefix, 108u);
+  EXPECT_EQ(odd->address, bytes_of("172.16.0.0"));
+
+  auto v6 = engine::cidr::parse("fd00::/8");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->prefix, 8u);
+  EXPECT_EQ(v6->address, bytes_of("fd00::"));
+
+  auto host = engine::cidr::parse("127.0.0.1");
+  ASSERT_TRUE(host);
+  EXPECT_EQ(host->prefix, 128u);
+
+  auto all = engine::cidr::parse("0.0.0.0/0");
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->prefix, 96u);
+
+  auto full = engine::cidr::parse("::1/128");
+  ASSERT_TRUE(full);
+  EXPECT_EQ(full->prefix, 128u);
+}
+
+TEST(Cidr, RejectsMalformedText) {
+  for (const char* text :
+       {"", "/8", "10.0.0.0/", "10.0.0.0/33", "10.0.0/8", "10.0.0.0/8x", "10.0.0.0/-1",
+        "10.0.0.0/+8", "fd00::/129", "x/8", "fe80::1%eth0/64", "10.0.0.0/0008", "localhost/8"}) {
+    EXPECT_FALSE(engine::cidr::parse(text)) << text;
+  }
+}
+
+}  // namespace
+}  // namespace hookd::test
