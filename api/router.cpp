@@ -35,6 +35,9 @@ response failure_response(const failure& f) {
   } else if (f.code == errc::not_found) {
     status = 404;
     code = "not_found";
+  } else if (f.code == errc::already_exists) {
+    status = 409;
+    code = "conflict";
   } else if (f.code == errc::storage_busy || f.code == errc::shutting_down) {
     status = 503;
     code = "unavailable";
@@ -56,13 +59,12 @@ json::object webhook_json(const webhook_record& r, const engine::event_catalog& 
   json::object settings;
   for (const auto& type : catalog.types()) settings[type] = r.subscribes_to(type);
   json::object o{
-      {"id", r.id},
-      {"name", r.name},
-      {"active", r.active},
-      {"settings", std::move(settings)},
-      {"url", r.url},
-      {"http_method", r.http_method},
+      {"id", r.id},         {"name", r.name},
+      {"active", r.active}, {"settings", std::move(settings)},
+      {"url", r.url},       {"http_method", r.http_method},
   };
+  o["retry_schedule"] =
+      r.retry_schedule.empty() ? json::value(nullptr) : json::value(r.retry_schedule);
   if (with_secret) o["secret"] = r.secret;
   o["disabled_reason"] =
       r.disabled_reason.empty() ? json::value(nullptr) : json::value(r.disabled_reason);
@@ -150,15 +152,15 @@ bool is_json_content_type(std::string_view ct) {
   while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
   std::string lower(media);
   for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower == "application/json" || (lower.starts_with("application/") && lower.ends_with("+json"));
+  return lower == "application/json" ||
+         (lower.starts_with("application/") && lower.ends_with("+json"));
 }
 
 response unsupported_media_type(std::string_view content_type) {
   return router::error(415, "unsupported_media_type",
-                       content_type.empty()
-                           ? "Content-Type must be application/json"
-                           : "Content-Type must be application/json, got " +
-                                 std::string(content_type));
+                       content_type.empty() ? "Content-Type must be application/json"
+                                            : "Content-Type must be application/json, got " +
+                                                  std::string(content_type));
 }
 
 response method_not_allowed(std::string_view method, std::string allow) {
@@ -260,8 +262,8 @@ response router::handle(const request& req) const {
   rest.remove_prefix(1);
   const auto slash = rest.find('/');
   const std::string_view id_text = rest.substr(0, slash);
-  const std::string_view sub = slash == std::string_view::npos ? std::string_view{}
-                                                               : rest.substr(slash);
+  const std::string_view sub =
+      slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
   const auto id = parse_u64(id_text);
   if (!id) return error(404, "not_found", "webhook " + std::string(id_text) + " not found");
 
@@ -278,10 +280,19 @@ response router::handle(const request& req) const {
     if (!list) return failure_response(list.error());
     json::array items;
     for (const auto& d : list->deliveries) items.push_back(delivery_json(d, false));
-    return json_response(200, json::object{{"deliveries", std::move(items)},
-                                           {"next_after", list->next_after
-                                                              ? json::value(*list->next_after)
-                                                              : json::value(nullptr)}});
+    return json_response(
+        200, json::object{{"deliveries", std::move(items)},
+                          {"next_after", list->next_after ? json::value(*list->next_after)
+                                                          : json::value(nullptr)}});
+  }
+  if (sub == "/recover") {
+    if (req.method != "POST") return method_not_allowed(req.method, "POST");
+    if (auto bad = require_json()) return *bad;
+    auto since = engine::parse_recover_request(req.body);
+    if (!since) return failure_response(since.error());
+    auto n = engine_.recover(*account, *id, *since);
+    if (!n) return failure_response(n.error());
+    return json_response(202, json::object{{"recovered", *n}});
   }
   if (sub == "/secret") {
     if (req.method != "GET") return method_not_allowed(req.method, "GET");
@@ -319,8 +330,9 @@ response router::events(const request& req, const std::string& account) const {
   if (!req.idempotency_key.empty()) {
     if (id && *id != req.idempotency_key) {
       failure f = failure::from(errc::invalid_argument, "the event request is invalid");
-      f.details.push_back({"event.id", "differs from the Idempotency-Key header; send one or "
-                                       "make them equal"});
+      f.details.push_back({"event.id",
+                           "differs from the Idempotency-Key header; send one or "
+                           "make them equal"});
       return failure_response(f);
     }
     id = req.idempotency_key;
@@ -339,7 +351,14 @@ response router::deliveries(const request& req, const std::string& account,
   const auto slash = rest.find('/');
   const std::string_view uuid = rest.substr(0, slash);
   const std::string_view sub = slash == std::string_view::npos ? "" : rest.substr(slash);
-  if (!sub.empty()) return error(404, "not_found", "no route for /api/v1/deliveries/" + std::string(rest));
+  if (sub == "/retry") {
+    if (req.method != "POST") return method_not_allowed(req.method, "POST");
+    auto d = engine_.retry(account, uuid);
+    if (!d) return failure_response(d.error());
+    return json_response(202, json::object{{"delivery", delivery_json(*d, false)}});
+  }
+  if (!sub.empty())
+    return error(404, "not_found", "no route for /api/v1/deliveries/" + std::string(rest));
   if (req.method != "GET") return method_not_allowed(req.method, "GET");
   auto d = engine_.delivery(account, uuid);
   if (!d) return failure_response(d.error());

@@ -49,8 +49,8 @@ struct server::impl {
   net::awaitable<void> serve(std::shared_ptr<connection> c);
   // Coroutine parameters are by value (CP.53): the frame owns what it uses.
   net::awaitable<bool> write(std::shared_ptr<connection> c, http::response<http::string_body> res);
-  net::awaitable<void> reply_error(std::shared_ptr<connection> c, unsigned status,
-                                   std::string code, std::string message, unsigned version);
+  net::awaitable<void> reply_error(std::shared_ptr<connection> c, unsigned status, std::string code,
+                                   std::string message, unsigned version);
   void closed(std::shared_ptr<connection> c);
 
   server_options options;
@@ -85,7 +85,8 @@ explained<void> server::start() {
   tcp::resolver resolver(i.ioc);
   auto endpoints = resolver.resolve(i.options.host, std::to_string(i.options.port),
                                     tcp::resolver::passive | tcp::resolver::numeric_service, ec);
-  if (ec || endpoints.empty()) return "cannot resolve listen address " + where + ": " + ec.message();
+  if (ec || endpoints.empty())
+    return "cannot resolve listen address " + where + ": " + ec.message();
   const tcp::endpoint endpoint = *endpoints.begin();
   i.acceptor.open(endpoint.protocol(), ec);
   if (!ec) i.acceptor.set_option(net::socket_base::reuse_address(true), ec);
@@ -212,10 +213,9 @@ net::awaitable<void> server::impl::serve(std::shared_ptr<connection> c) {
     if (hec) {
       if (hec == http::error::body_limit) {
         // Beast checks Content-Length against the limit as soon as the header is read.
-        co_await reply_error(c, 413, "payload_too_large",
-                             "request body exceeds " + std::to_string(options.body_limit) +
-                                 " bytes",
-                             11);
+        co_await reply_error(
+            c, 413, "payload_too_large",
+            "request body exceeds " + std::to_string(options.body_limit) + " bytes", 11);
       } else if (hec == http::error::header_limit) {
         co_await reply_error(c, 431, "headers_too_large", "request headers exceed 16 KiB", 11);
       } else if (hec != beast::error::timeout && hec != net::error::eof &&
@@ -242,10 +242,9 @@ net::awaitable<void> server::impl::serve(std::shared_ptr<connection> c) {
     auto [bec, bn] = co_await http::async_read(c->stream, buffer, parser, k_tuple);
     if (bec) {
       if (bec == http::error::body_limit) {
-        co_await reply_error(c, 413, "payload_too_large",
-                             "request body exceeds " + std::to_string(options.body_limit) +
-                                 " bytes",
-                             version);
+        co_await reply_error(
+            c, 413, "payload_too_large",
+            "request body exceeds " + std::to_string(options.body_limit) + " bytes", version);
       }
       break;
     }

@@ -70,15 +70,16 @@ std::optional<std::string> token_store::add_line(std::string_view line) {
   return std::nullopt;
 }
 
-explained<token_store> token_store::load(
-    std::string_view env_tokens, const std::optional<std::filesystem::path>& file) {
+explained<token_store> token_store::load(std::string_view env_tokens,
+                                         const std::optional<std::filesystem::path>& file) {
   token_store store;
   int n = 0;
   while (!trim(env_tokens).empty()) {
     ++n;
     const auto comma = env_tokens.find(',');
     const std::string_view item = trim(env_tokens.substr(0, comma));
-    env_tokens = comma == std::string_view::npos ? std::string_view{} : env_tokens.substr(comma + 1);
+    env_tokens =
+        comma == std::string_view::npos ? std::string_view{} : env_tokens.substr(comma + 1);
     if (item.empty()) continue;
     if (auto problem = store.add_line(item)) {
       return "HOOKD_TOKENS entry " + std::to_string(n) + ": " + *problem;
@@ -116,8 +117,9 @@ std::optional<std::string> token_store::authenticate(std::string_view token) con
   return match->account;
 }
 
-explained<std::string> token_store::create(
-    const std::filesystem::path& file, std::string_view account, engine::random_source& random) {
+explained<std::string> token_store::create(const std::filesystem::path& file,
+                                           std::string_view account,
+                                           engine::random_source& random) {
   if (!valid_account_name(account)) {
     return {boost::system::in_place_error,
             "--account \"" + std::string(account) + "\" is not 1-64 characters of [A-Za-z0-9_.-]"};
@@ -128,8 +130,7 @@ explained<std::string> token_store::create(
   const auto d = hash(token);
   const std::string line =
       std::string(account) + ":sha256:" +
-      engine::hex_encode(std::as_bytes(std::span<const unsigned char>(d.data(), d.size()))) +
-      "\n";
+      engine::hex_encode(std::as_bytes(std::span<const unsigned char>(d.data(), d.size()))) + "\n";
   if (file.has_parent_path()) {
     std::error_code ec;
     std::filesystem::create_directories(file.parent_path(), ec);

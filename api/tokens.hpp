@@ -36,8 +36,9 @@ class token_store {
 
   // Appends a new random token for `account` to `file` (stored as its SHA-256, the
   // file created with mode 0600 if missing) and returns the token in clear text.
-  [[nodiscard]] static explained<std::string> create(
-      const std::filesystem::path& file, std::string_view account, engine::random_source& random);
+  [[nodiscard]] static explained<std::string> create(const std::filesystem::path& file,
+                                                     std::string_view account,
+                                                     engine::random_source& random);
 
   static digest hash(std::string_view token);
 

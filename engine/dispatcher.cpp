@@ -1,6 +1,9 @@
 #include "engine/dispatcher.hpp"
 
+#include <array>
+#include <cstring>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -24,9 +27,12 @@ namespace {
 namespace net = boost::asio;
 using store::delivery_id;
 using store::delivery_status;
+using due_key = store::delivery_queue::due_key;
 
 // Outcomes are written when the worker has nothing else queued, or at this many.
 constexpr std::size_t k_max_batch = 512;
+// Due entries read from disk per refill step; a worker yields between steps.
+constexpr std::size_t k_refill_step = 1000;
 
 struct id_hash {
   std::size_t operator()(const delivery_id& id) const noexcept {
@@ -46,114 +52,222 @@ std::string url_with_query(std::string_view url, std::string_view query) {
   return out;
 }
 
+// The key right after `k` in the due queue's order.
+due_key successor(due_key k) {
+  for (auto i = k.id.size(); i-- > 0;) {
+    if (++k.id[i] != 0) return k;
+  }
+  ++k.due_ms;
+  return k;
+}
+
+// Receivers that are overloaded or unreachable: shrink their concurrency.
+bool signals_overload(const http_outcome& o) {
+  return o.error == error_kind::timeout || o.error == error_kind::connect || o.status == 429 ||
+         o.status == 502 || o.status == 503 || o.status == 504;
+}
+
+// Per-origin queue with an adaptive concurrency limit (AIMD-like: halve on overload,
+// +1 per success, between 1 and the configured maximum).
+struct origin_state {
+  std::deque<delivery_job> queue;
+  std::size_t in_flight = 0;
+  std::size_t limit = 1;
+  bool listed = false;  // in shard::ready
+};
+
 }  // namespace
 
 struct dispatcher::shard {
-  explicit shard(std::size_t limit) : ioc(1), guard(net::make_work_guard(ioc)), limit(limit) {}
+  shard(std::size_t index, std::size_t count, std::size_t limit)
+      : ioc(1),
+        guard(net::make_work_guard(ioc)),
+        index(index),
+        count(count),
+        limit(limit),
+        wake_timer(ioc),
+        refill_timer(ioc) {}
 
   net::io_context ioc;
   net::executor_work_guard<net::io_context::executor_type> guard;
   std::thread thread;
+  std::size_t index;
+  std::size_t count;
   std::unique_ptr<http_client> client;
   std::optional<store::delivery_writes> writes;
   bool flush_posted = false;
-  std::deque<delivery_job> waiting;  // beyond the in-flight limit
-  std::size_t running = 0;           // attempts under way
-  std::size_t limit;
+
+  std::size_t running = 0;  // attempts under way on this worker
+  std::size_t limit;        // its share of max_in_flight
+  std::unordered_map<std::string, std::unique_ptr<origin_state>> origins;
+  std::deque<origin_state*> ready;  // origins with work held back by `limit`
+
+  // Deliveries due later but within the window, by due time.
+  std::multimap<std::int64_t, delivery_job> timeline;
+  net::steady_timer wake_timer;
+  net::steady_timer refill_timer;
+  // Every delivery this worker holds (timeline, origin queues, running), so a refill
+  // from disk never loads one twice.
+  std::unordered_set<delivery_id, id_hash> known;
+  // Due entries before this key are in memory (or done); the rest wait on disk.
+  due_key cursor{};
+
   bool stopping = false;
   bool cut = false;  // the drain deadline passed: connections were closed
   std::unique_ptr<net::steady_timer> drain_timer;
-  std::unordered_map<delivery_id, std::unique_ptr<net::steady_timer>, id_hash> timers;
 
   // Read by the API from other threads.
   mutable std::mutex in_flight_mutex;
   std::unordered_set<delivery_id, id_hash> in_flight_ids;
 };
 
-dispatcher::dispatcher(dependencies deps, unsigned threads, std::size_t max_in_flight,
-                       http_client_options http, retry_policy policy)
-    : deps_(std::move(deps)), policy_(std::move(policy)) {
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  const std::size_t per_shard = std::max<std::size_t>(1, max_in_flight / threads);
-  for (unsigned i = 0; i < threads; ++i) {
-    auto s = std::make_unique<shard>(per_shard);
-    s->client = std::make_unique<http_client>(s->ioc.get_executor(), http);
-    s->writes.emplace(deps_.queue->writes());
-    shards_.push_back(std::move(s));
-  }
-}
-
-dispatcher::~dispatcher() { stop(std::chrono::milliseconds(0)); }
-
-dispatcher::shard& dispatcher::shard_of(std::uint64_t webhook_id) const {
-  return *shards_[webhook_id % shards_.size()];
-}
-
-std::uint64_t dispatcher::connections_opened() const {
-  std::uint64_t n = 0;
-  // http_client stats are plain counters of their worker; a slightly stale sum is fine.
-  for (const auto& s : shards_) n += s->client->stats().connections_opened;
-  return n;
-}
-
-bool dispatcher::in_flight(std::uint64_t webhook_id, const store::delivery_id& id) const {
-  auto& s = shard_of(webhook_id);
-  std::lock_guard lock(s.in_flight_mutex);
-  return s.in_flight_ids.contains(id);
-}
-
 // The workers' logic: static functions over a shard, so coroutines take plain
 // pointers by value (CP.53) and every handler runs on the shard's own thread.
 struct dispatcher_impl {
   using shard = dispatcher::shard;
+  using self = dispatcher*;
 
-  struct worker {
-    dispatcher::dependencies* deps;
-    const retry_policy* policy;
-    dispatcher_stats* stats;
-  };
+  static std::int64_t now_ms(self d) { return d->deps_.time_source->now_ms(); }
 
-  static void flush(shard* s, store::delivery_queue* queue, dispatcher_stats* stats) {
+  // ---- writing outcomes ----------------------------------------------------
+
+  static void flush(self d, shard* s) {
     s->flush_posted = false;
     if (s->writes->empty()) return;
     const std::size_t n = s->writes->count();
-    if (auto r = queue->commit(*s->writes); !r) {
+    if (auto r = d->deps_.queue->commit(*s->writes); !r) {
       // The deliveries keep their due entries, so they go out again after a restart.
       log::error("writing delivery outcomes failed",
                  {{"count", std::to_string(n)}, {"error", r.error().message()}});
     }
-    stats->write_batches.fetch_add(1, std::memory_order_relaxed);
+    d->stats_.write_batches.fetch_add(1, std::memory_order_relaxed);
   }
 
-  static void record(shard* s, worker w, const store::delivery_record& after,
+  static void record(self d, shard* s, const store::delivery_record& after,
                      std::int64_t previous_due, const store::attempt_record* attempt) {
     s->writes->update(after, previous_due, attempt);
     if (s->writes->count() >= k_max_batch) {
-      flush(s, w.deps->queue, w.stats);
+      flush(d, s);
     } else if (!s->flush_posted) {
       // Runs after the handlers already queued: outcomes completing together share
       // one RocksDB write.
       s->flush_posted = true;
-      net::post(s->ioc, [s, w] {
-        if (s->flush_posted) flush(s, w.deps->queue, w.stats);
+      net::post(s->ioc, [d, s] {
+        if (s->flush_posted) flush(d, s);
       });
     }
   }
 
-  static net::awaitable<void> attempt(shard* s, worker w, delivery_job job) {
-    const auto snapshot = w.deps->snapshot();
-    const auto target = snapshot->find(job.record.webhook_id);
-    const clock& now = *w.deps->time_source;
+  static void cancel(self d, shard* s, const delivery_job& job) {
     store::delivery_record after = job.record;
-    const std::int64_t previous_due = job.record.next_attempt_at_ms;
+    after.status = delivery_status::cancelled;
+    after.updated_at_ms = now_ms(d);
+    after.next_attempt_at_ms = 0;
+    record(d, s, after, job.record.next_attempt_at_ms, nullptr);
+    d->stats_.cancelled.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  // ---- admission: timeline, origin queues, in-flight limits -----------------
+
+  // Takes a delivery whose due entry is on disk: runs it when due, holds it on the
+  // timeline when due within the loaded window, else leaves it to a later refill.
+  static void accept(self d, shard* s, delivery_job job) {
+    if (s->stopping || s->known.contains(job.record.id)) return;
+    const std::int64_t due = job.record.next_attempt_at_ms;
+    if (due <= now_ms(d)) {
+      enqueue(d, s, std::move(job));
+      return;
+    }
+    if (due_key{due, job.record.id} >= s->cursor) return;  // a refill will bring it in
+    s->known.insert(job.record.id);
+    const bool earliest = s->timeline.empty() || due < s->timeline.begin()->first;
+    s->timeline.emplace(due, std::move(job));
+    if (earliest) arm(d, s);
+  }
+
+  static void enqueue(self d, shard* s, delivery_job job) {
+    const auto target = d->deps_.snapshot()->find(job.record.webhook_id);
     if (!target || !target->active) {
-      after.status = delivery_status::cancelled;
-      after.updated_at_ms = now.now_ms();
-      after.next_attempt_at_ms = 0;
-      record(s, w, after, previous_due, nullptr);
+      s->known.erase(job.record.id);
+      cancel(d, s, job);
+      return;
+    }
+    s->known.insert(job.record.id);
+    auto& slot = s->origins[target->origin];
+    if (!slot) {
+      slot = std::make_unique<origin_state>();
+      slot->limit = d->options_.http.connections_per_origin;
+    }
+    origin_state* o = slot.get();
+    if (o->queue.empty() && can_start(s, o)) {
+      start(d, s, o, std::move(job));
+      return;
+    }
+    o->queue.push_back(std::move(job));
+    if (o->in_flight < o->limit && !o->listed) {
+      // Held back by the worker's limit, not the origin's: wait for a free slot.
+      o->listed = true;
+      s->ready.push_back(o);
+    }
+  }
+
+  static bool can_start(const shard* s, const origin_state* o) {
+    return o->in_flight < o->limit && s->running < s->limit;
+  }
+
+  static void start(self d, shard* s, origin_state* o, delivery_job job) {
+    ++o->in_flight;
+    ++s->running;
+    net::co_spawn(s->ioc, attempt(d, s, o, std::move(job)), [d, s, o](std::exception_ptr e) {
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          log::error("delivery attempt crashed", {{"error", ex.what()}});
+        }
+      }
+      --o->in_flight;
+      --s->running;
+      pump(d, s, o);
+      if (d->deps_.progressed) d->deps_.progressed();
+      if (s->stopping && s->running == 0) finish(d, s);
+    });
+  }
+
+  // Starts what the freed capacity allows: this origin first, then origins that were
+  // waiting for the worker's limit, round robin.
+  static void pump(self d, shard* s, origin_state* o) {
+    if (s->stopping) return;
+    while (!o->queue.empty() && can_start(s, o)) {
+      delivery_job next = std::move(o->queue.front());
+      o->queue.pop_front();
+      start(d, s, o, std::move(next));
+    }
+    for (std::size_t turns = s->ready.size(); turns > 0 && s->running < s->limit; --turns) {
+      origin_state* p = s->ready.front();
+      s->ready.pop_front();
+      p->listed = false;
+      while (!p->queue.empty() && can_start(s, p)) {
+        delivery_job next = std::move(p->queue.front());
+        p->queue.pop_front();
+        start(d, s, p, std::move(next));
+      }
+      if (!p->queue.empty() && p->in_flight < p->limit) {
+        p->listed = true;
+        s->ready.push_back(p);
+      }
+    }
+  }
+
+  // ---- one attempt -----------------------------------------------------------
+
+  static net::awaitable<void> attempt(self d, shard* s, origin_state* o, delivery_job job) {
+    const auto target = d->deps_.snapshot()->find(job.record.webhook_id);
+    if (!target || !target->active) {
+      s->known.erase(job.record.id);
+      cancel(d, s, job);
       co_return;
     }
-
     const std::string uuid = format_uuid(job.record.id);
     const event_data& event = *job.event;
     std::string body;
@@ -167,7 +281,7 @@ struct dispatcher_impl {
       url = url_with_query(target->url, query);
       signed_content = std::string_view(url).substr(url.size() - query.size());
     }
-    const std::int64_t started_ms = now.now_ms();
+    const std::int64_t started_ms = now_ms(d);
     const std::int64_t timestamp = started_ms / 1000;
     std::vector<std::pair<std::string, std::string>> headers;
     headers.reserve(3);
@@ -175,12 +289,11 @@ struct dispatcher_impl {
     headers.emplace_back("webhook-timestamp", std::to_string(timestamp));
     headers.emplace_back("webhook-signature",
                          sign(target->signing_key, uuid, timestamp, signed_content));
-
     {
       std::lock_guard lock(s->in_flight_mutex);
       s->in_flight_ids.insert(job.record.id);
     }
-    w.stats->attempts.fetch_add(1, std::memory_order_relaxed);
+    d->stats_.attempts.fetch_add(1, std::memory_order_relaxed);
     const http_outcome outcome = co_await s->client->send(http_request{
         .method = target->http_method,
         .url = target->body_method ? std::string_view(target->url) : std::string_view(url),
@@ -191,9 +304,10 @@ struct dispatcher_impl {
       std::lock_guard lock(s->in_flight_mutex);
       s->in_flight_ids.erase(job.record.id);
     }
+    s->known.erase(job.record.id);
+    if (s->cut) co_return;  // cut short by stop: it stays queued on disk as it was
 
-    if (s->cut) co_return;  // cut short by stop: leave it queued on disk as it was
-
+    const std::int64_t finished_ms = now_ms(d);
     store::attempt_record a;
     a.number = job.record.attempts + 1;
     a.at_ms = started_ms;
@@ -201,23 +315,46 @@ struct dispatcher_impl {
     a.status_code = outcome.status;
     a.manual = job.manual;
     a.response_excerpt = outcome.body_excerpt;
+    store::delivery_record after = job.record;
     after.attempts = a.number;
-    after.updated_at_ms = now.now_ms();
+    after.updated_at_ms = finished_ms;
+    after.next_attempt_at_ms = 0;
+    const std::size_t max_limit = d->options_.http.connections_per_origin;
     if (outcome.error == error_kind::none) {
       after.status = delivery_status::succeeded;
-      after.next_attempt_at_ms = 0;
-      w.stats->succeeded.fetch_add(1, std::memory_order_relaxed);
+      o->limit = std::min(max_limit, o->limit + 1);
+      d->stats_.succeeded.fetch_add(1, std::memory_order_relaxed);
     } else {
       a.error_kind = std::string(to_string(outcome.error));
       a.error = outcome.message;
-      w.stats->failed_attempts.fetch_add(1, std::memory_order_relaxed);
-      const auto delay = w.policy->next_delay(a.number, *w.deps->random);
-      if (delay) {
-        after.status = delivery_status::pending;
-        after.next_attempt_at_ms = after.updated_at_ms + delay->count();
-      } else {
-        after.status = delivery_status::failed;
-        after.next_attempt_at_ms = 0;
+      d->stats_.failed_attempts.fetch_add(1, std::memory_order_relaxed);
+      if (signals_overload(outcome) && o->limit > 1) {
+        o->limit = std::max<std::size_t>(1, o->limit / 2);
+        d->stats_.backoff_events.fetch_add(1, std::memory_order_relaxed);
+      }
+      std::optional<retry_policy::duration> delay;
+      if (outcome.status == 410) {
+        // Gone: the receiver asks us to stop. Disable the webhook; its other pending
+        // deliveries are cancelled with it.
+        after.status = delivery_status::cancelled;
+        d->deps_.disable_webhook(job.record.webhook_id, "the receiver answered 410 Gone at " +
+                                                            format_rfc3339(finished_ms));
+      } else if (!job.manual) {
+        const retry_policy& policy = target->policy ? *target->policy : d->options_.policy;
+        delay = policy.next_delay(a.number, *d->deps_.random);
+        if (delay && (outcome.status == 429 || outcome.status == 503) &&
+            !outcome.retry_after.empty()) {
+          if (auto asked = parse_retry_after(outcome.retry_after, finished_ms)) {
+            delay = std::max(*delay, std::min(*asked, d->options_.max_retry_after));
+          }
+        }
+      }
+      if (after.status != delivery_status::cancelled) {
+        after.status = delay ? delivery_status::pending : delivery_status::failed;
+        if (delay) after.next_attempt_at_ms = finished_ms + delay->count();
+      }
+      if (after.status == delivery_status::failed) {
+        d->stats_.failed_deliveries.fetch_add(1, std::memory_order_relaxed);
       }
       log::warn("delivery attempt failed",
                 {{"delivery", uuid},
@@ -225,73 +362,201 @@ struct dispatcher_impl {
                  {"attempt", std::to_string(a.number)},
                  {"error_kind", a.error_kind},
                  {"error", a.error},
-                 {"next", delay ? format_rfc3339(after.next_attempt_at_ms) : "none (failed)"}});
+                 {"next", delay ? format_rfc3339(after.next_attempt_at_ms)
+                                : std::string(store::to_string(after.status))}});
     }
-    record(s, w, after, previous_due, &a);
+    record(d, s, after, job.record.next_attempt_at_ms, &a);
     if (after.status == delivery_status::pending) {
-      delivery_job next{after, job.event, false};
-      schedule(s, w, std::move(next));
+      accept(d, s, delivery_job{after, job.event, false});
     }
   }
 
-  static void run_now(shard* s, worker w, delivery_job job) {
-    if (s->stopping) return;  // stays queued on disk
-    if (s->running >= s->limit) {
-      s->waiting.push_back(std::move(job));
+  // ---- timers and refills ----------------------------------------------------
+
+  static void arm(self d, shard* s) {
+    if (s->timeline.empty()) {
+      s->wake_timer.cancel();
       return;
     }
-    ++s->running;
-    net::co_spawn(s->ioc, attempt(s, w, std::move(job)), [s, w](std::exception_ptr e) {
-      if (e) {
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-          log::error("delivery attempt crashed", {{"error", ex.what()}});
+    const std::int64_t wait = std::max<std::int64_t>(0, s->timeline.begin()->first - now_ms(d));
+    s->wake_timer.expires_after(std::chrono::milliseconds(wait));
+    s->wake_timer.async_wait([d, s](boost::system::error_code ec) {
+      if (!ec) release_due(d, s);
+    });
+  }
+
+  // Moves every timeline entry that is due by the clock into its origin queue.
+  static void release_due(self d, shard* s) {
+    if (s->stopping) return;
+    const std::int64_t now = now_ms(d);
+    while (!s->timeline.empty() && s->timeline.begin()->first <= now) {
+      delivery_job job = std::move(s->timeline.begin()->second);
+      s->timeline.erase(s->timeline.begin());
+      enqueue(d, s, std::move(job));
+    }
+    arm(d, s);
+  }
+
+  // Loads due entries of this worker from disk up to now + window.
+  static void refill(self d, shard* s) {
+    if (s->stopping) return;
+    flush(d, s);  // disk must reflect every outcome this worker has seen
+    const std::int64_t bound = now_ms(d) + d->options_.window.count();
+    std::vector<std::pair<due_key, std::uint64_t>> entries;
+    auto scanned = d->deps_.queue->scan_due(
+        s->cursor, bound, k_refill_step,
+        [&](const due_key& k, std::uint64_t webhook, std::uint64_t publisher) {
+          // Published by this process: handed over in memory by submit(), which may
+          // not have run yet; loading it here too would deliver it twice.
+          if (publisher == d->boot_id_) webhook = UINT64_MAX;
+          entries.emplace_back(k, webhook);
+        });
+    if (!scanned) {
+      log::error("reading the due queue failed", {{"error", scanned.error().message()}});
+      return;
+    }
+    std::map<std::pair<std::string, std::string>, std::shared_ptr<const event_data>> events;
+    for (const auto& [key, webhook] : entries) {
+      if (webhook == UINT64_MAX || webhook % s->count != s->index || s->known.contains(key.id)) {
+        continue;
+      }
+      auto rec = d->deps_.queue->get(key.id);
+      if (!rec) {
+        log::error("a due delivery is missing",
+                   {{"delivery", format_uuid(key.id)}, {"error", rec.error().message()}});
+        continue;
+      }
+      auto ev = load_event(d, events, rec->account, rec->event_id);
+      if (!ev) continue;
+      delivery_job job{std::move(*rec), std::move(ev), false};
+      // Past the cursor now, so accept() keeps it on the timeline.
+      s->cursor = std::max(s->cursor, successor(key));
+      accept(d, s, std::move(job));
+    }
+    if (*scanned == k_refill_step) {
+      s->cursor = std::max(s->cursor, successor(entries.back().first));
+      net::post(s->ioc, [d, s] { refill(d, s); });  // more is due: continue after a yield
+    } else {
+      s->cursor = std::max(s->cursor, due_key{bound, {}});
+    }
+  }
+
+  static std::shared_ptr<const event_data> load_event(
+      self d,
+      std::map<std::pair<std::string, std::string>, std::shared_ptr<const event_data>>& cache,
+      const std::string& account, const std::string& id) {
+    auto key = std::make_pair(account, id);
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+    auto ev = d->deps_.queue->find_event(account, id);
+    if (!ev) {
+      log::error("the event of a due delivery is missing", {{"event", id}});
+      return nullptr;
+    }
+    auto data = std::make_shared<event_data>();
+    data->account = ev->account;
+    data->id = ev->id;
+    data->type = ev->type;
+    data->payload = std::move(ev->payload);
+    if (auto q = check_payload(data->payload, true)) data->query = std::move(*q);
+    cache.emplace(key, data);
+    return data;
+  }
+
+  static void refill_loop(self d, shard* s) {
+    const auto period =
+        std::max<std::chrono::milliseconds>(d->options_.window / 4, std::chrono::milliseconds(10));
+    s->refill_timer.expires_after(period);
+    s->refill_timer.async_wait([d, s](boost::system::error_code ec) {
+      if (ec || s->stopping) return;
+      refill(d, s);
+      release_due(d, s);
+      refill_loop(d, s);
+    });
+  }
+
+  // ---- operator actions ------------------------------------------------------
+
+  static void cancel_webhook(self d, shard* s, std::uint64_t webhook_id) {
+    if (s->stopping) return;
+    flush(d, s);
+    std::unordered_set<delivery_id, id_hash> dropped;
+    for (auto it = s->timeline.begin(); it != s->timeline.end();) {
+      if (it->second.record.webhook_id == webhook_id) {
+        dropped.insert(it->second.record.id);
+        it = s->timeline.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (auto& [key, o] : s->origins) {
+      std::erase_if(o->queue, [&](const delivery_job& j) {
+        if (j.record.webhook_id != webhook_id) return false;
+        dropped.insert(j.record.id);
+        return true;
+      });
+    }
+    for (const auto& id : dropped) s->known.erase(id);
+    auto pending = d->deps_.queue->pending_of_webhook(webhook_id);
+    if (!pending) {
+      log::error("cancelling deliveries failed",
+                 {{"webhook", std::to_string(webhook_id)}, {"error", pending.error().message()}});
+      return;
+    }
+    for (const auto& rec : *pending) {
+      if (s->known.contains(rec.id)) continue;  // running: its completion cancels it
+      cancel(d, s, delivery_job{rec, nullptr, false});
+    }
+    arm(d, s);
+  }
+
+  static void retry_now(self d, shard* s, store::delivery_id id, bool manual) {
+    if (s->stopping) return;
+    flush(d, s);
+    auto rec = d->deps_.queue->get(id);
+    if (!rec) return;
+    if (s->known.contains(id)) {
+      // Already held here: bring it forward if it waits on the timeline.
+      for (auto it = s->timeline.begin(); it != s->timeline.end(); ++it) {
+        if (it->second.record.id == id) {
+          delivery_job job = std::move(it->second);
+          s->timeline.erase(it);
+          job.manual = manual;
+          enqueue(d, s, std::move(job));
+          break;
         }
       }
-      --s->running;
-      if (!s->stopping && !s->waiting.empty()) {
-        delivery_job next = std::move(s->waiting.front());
-        s->waiting.pop_front();
-        run_now(s, w, std::move(next));
-      }
-      if (s->stopping && s->running == 0) finish(s, w);
-    });
-  }
-
-  // Runs the job when due: now, or on a timer.
-  static void schedule(shard* s, worker w, delivery_job job) {
-    if (s->stopping) return;
-    const std::int64_t wait_ms = job.record.next_attempt_at_ms - w.deps->time_source->now_ms();
-    if (wait_ms <= 0) {
-      run_now(s, w, std::move(job));
       return;
     }
-    auto timer = std::make_unique<net::steady_timer>(s->ioc, std::chrono::milliseconds(wait_ms));
-    auto* t = timer.get();
-    const delivery_id id = job.record.id;
-    s->timers[id] = std::move(timer);
-    t->async_wait([s, w, job = std::move(job)](boost::system::error_code ec) mutable {
-      if (ec) return;  // cancelled by stop
-      s->timers.erase(job.record.id);
-      run_now(s, w, std::move(job));
-    });
+    std::map<std::pair<std::string, std::string>, std::shared_ptr<const event_data>> cache;
+    auto ev = load_event(d, cache, rec->account, rec->event_id);
+    if (!ev) return;
+    const bool was_due = rec->status == delivery_status::pending;
+    store::delivery_record after = *rec;
+    after.status = delivery_status::pending;
+    after.next_attempt_at_ms = now_ms(d);
+    after.updated_at_ms = after.next_attempt_at_ms;
+    record(d, s, after, was_due ? rec->next_attempt_at_ms : 0, nullptr);
+    enqueue(d, s, delivery_job{after, std::move(ev), manual});
   }
 
-  static void finish(shard* s, worker w) {
+  // ---- stopping ----------------------------------------------------------------
+
+  static void finish(self d, shard* s) {
     if (s->drain_timer) s->drain_timer->cancel();
-    flush(s, w.deps->queue, w.stats);
+    flush(d, s);
     s->client->close_all();
     s->guard.reset();
   }
 
-  static void begin_stop(shard* s, worker w, std::chrono::milliseconds drain) {
+  static void begin_stop(self d, shard* s, std::chrono::milliseconds drain) {
     s->stopping = true;
-    s->waiting.clear();  // still queued on disk
-    for (auto& [id, timer] : s->timers) timer->cancel();
-    s->timers.clear();
+    s->timeline.clear();  // still queued on disk
+    for (auto& [key, o] : s->origins) o->queue.clear();
+    s->ready.clear();
+    s->wake_timer.cancel();
+    s->refill_timer.cancel();
     if (s->running == 0) {
-      finish(s, w);
+      finish(d, s);
       return;
     }
     s->drain_timer = std::make_unique<net::steady_timer>(s->ioc, drain);
@@ -302,25 +567,68 @@ struct dispatcher_impl {
       s->client->close_all();
     });
   }
-
 };
+
+dispatcher::dispatcher(dependencies deps, dispatcher_options options)
+    : deps_(std::move(deps)), options_(std::move(options)) {
+  while (boot_id_ == 0 || boot_id_ == UINT64_MAX) {
+    std::array<std::byte, 8> bytes{};
+    deps_.random->fill(bytes);
+    std::memcpy(&boot_id_, bytes.data(), bytes.size());
+  }
+  unsigned threads = options_.threads;
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  const std::size_t per_shard = std::max<std::size_t>(1, options_.max_in_flight / threads);
+  for (unsigned i = 0; i < threads; ++i) {
+    auto s = std::make_unique<shard>(i, threads, per_shard);
+    s->client = std::make_unique<http_client>(s->ioc.get_executor(), options_.http);
+    s->writes.emplace(deps_.queue->writes());
+    shards_.push_back(std::move(s));
+  }
+}
+
+dispatcher::~dispatcher() { stop(std::chrono::milliseconds(0)); }
+
+dispatcher::shard& dispatcher::shard_of(std::uint64_t webhook_id) const {
+  return *shards_[webhook_id % shards_.size()];
+}
+
+std::uint64_t dispatcher::connections_opened() const {
+  std::uint64_t n = 0;
+  // Plain counters of each worker; a slightly stale sum is fine.
+  for (const auto& s : shards_) n += s->client->stats().connections_opened;
+  return n;
+}
+
+bool dispatcher::in_flight(std::uint64_t webhook_id, const store::delivery_id& id) const {
+  auto& s = shard_of(webhook_id);
+  std::lock_guard lock(s.in_flight_mutex);
+  return s.in_flight_ids.contains(id);
+}
 
 void dispatcher::start() {
   if (started_.exchange(true)) return;
-  for (auto& s : shards_) {
-    auto* ioc = &s->ioc;
-    s->thread = std::thread([ioc] { ioc->run(); });
+  for (auto& sp : shards_) {
+    auto* s = sp.get();
+    // Recovery: whatever was pending or in flight at the last stop or crash is due
+    // on disk; the first refill brings in what is due now and within the window.
+    net::post(s->ioc, [this, s] {
+      dispatcher_impl::refill(this, s);
+      dispatcher_impl::refill_loop(this, s);
+    });
+    s->thread = std::thread([s] { s->ioc.run(); });
   }
 }
 
 void dispatcher::submit(std::vector<delivery_job> jobs) {
   if (stopped_) return;  // they are on disk; the next start queues them
-  const dispatcher_impl::worker w{&deps_, &policy_, &stats_};
-  if (shards_.size() == 1) {
-    auto* s = shards_[0].get();
-    net::post(s->ioc, [s, w, jobs = std::move(jobs)]() mutable {
-      for (auto& job : jobs) dispatcher_impl::schedule(s, w, std::move(job));
+  auto hand_off = [this](shard* s, std::vector<delivery_job> part) {
+    net::post(s->ioc, [this, s, part = std::move(part)]() mutable {
+      for (auto& job : part) dispatcher_impl::accept(this, s, std::move(job));
     });
+  };
+  if (shards_.size() == 1) {
+    hand_off(shards_[0].get(), std::move(jobs));
     return;
   }
   // One hand-off per worker, not per delivery.
@@ -329,20 +637,44 @@ void dispatcher::submit(std::vector<delivery_job> jobs) {
     by_shard[job.record.webhook_id % shards_.size()].push_back(std::move(job));
   }
   for (std::size_t i = 0; i < shards_.size(); ++i) {
-    if (by_shard[i].empty()) continue;
-    auto* s = shards_[i].get();
-    net::post(s->ioc, [s, w, part = std::move(by_shard[i])]() mutable {
-      for (auto& job : part) dispatcher_impl::schedule(s, w, std::move(job));
+    if (!by_shard[i].empty()) hand_off(shards_[i].get(), std::move(by_shard[i]));
+  }
+}
+
+void dispatcher::wake() {
+  for (auto& sp : shards_) {
+    auto* s = sp.get();
+    net::post(s->ioc, [this, s] {
+      dispatcher_impl::refill(this, s);
+      dispatcher_impl::release_due(this, s);
     });
   }
 }
 
+void dispatcher::cancel_webhook(std::uint64_t webhook_id) {
+  if (stopped_) return;
+  auto* s = &shard_of(webhook_id);
+  net::post(s->ioc,
+            [this, s, webhook_id] { dispatcher_impl::cancel_webhook(this, s, webhook_id); });
+}
+
+outcome<void> dispatcher::retry_now(const store::delivery_record& record, bool manual) {
+  if (stopped_) return failure::from(errc::shutting_down, "the engine is stopping");
+  if (in_flight(record.webhook_id, record.id)) {
+    return failure::from(errc::already_exists,
+                         "delivery " + format_uuid(record.id) + " is in flight right now");
+  }
+  auto* s = &shard_of(record.webhook_id);
+  const delivery_id id = record.id;
+  net::post(s->ioc, [this, s, id, manual] { dispatcher_impl::retry_now(this, s, id, manual); });
+  return {};
+}
+
 void dispatcher::stop(std::chrono::milliseconds drain) {
   if (stopped_.exchange(true)) return;
-  const dispatcher_impl::worker w{&deps_, &policy_, &stats_};
   for (auto& sp : shards_) {
     auto* s = sp.get();
-    net::post(s->ioc, [s, w, drain] { dispatcher_impl::begin_stop(s, w, drain); });
+    net::post(s->ioc, [this, s, drain] { dispatcher_impl::begin_stop(this, s, drain); });
   }
   if (!started_) {
     // Never started: run each worker here until its stop completes.

@@ -162,8 +162,8 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
     offset_min = 0;
   } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':') {
     int oh = 0, om = 0;
-    if (!parse_digits(rest.substr(1, 2), oh) || !parse_digits(rest.substr(4, 2), om) ||
-        oh > 23 || om > 59) {
+    if (!parse_digits(rest.substr(1, 2), oh) || !parse_digits(rest.substr(4, 2), om) || oh > 23 ||
+        om > 59) {
       return std::nullopt;
     }
     offset_min = (oh * 60 + om) * (rest[0] == '-' ? -1 : 1);

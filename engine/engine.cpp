@@ -2,6 +2,7 @@
 
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -78,54 +79,14 @@ struct engine::impl {
     std::vector<store::webhook_record> all;
     auto r = registry->for_each([&](const store::webhook_record& w) { all.push_back(w); });
     if (!r) return r.error();
-    snapshot.store(subscription_snapshot::build(all));
+    snapshot.store(subscription_snapshot::build(all, options.retry_jitter));
     return {};
   }
 
-  // Re-queues what was pending or in flight when the process last stopped.
-  void recover() {
-    std::vector<delivery_job> jobs;
-    std::map<std::pair<std::string, std::string>, std::shared_ptr<const event_data>> events;
-    std::vector<store::delivery_id> ids;
-    auto scanned = queue->scan_due(INT64_MAX, SIZE_MAX,
-                                   [&](std::int64_t, const store::delivery_id& id) {
-                                     ids.push_back(id);
-                                   });
-    if (!scanned) {
-      log::error("recovery: reading the due queue failed", {{"error", scanned.error().message()}});
-      return;
-    }
-    for (const auto& id : ids) {
-      auto rec = queue->get(id);
-      if (!rec) {
-        log::error("recovery: a due delivery is missing",
-                   {{"delivery", format_uuid(id)}, {"error", rec.error().message()}});
-        continue;
-      }
-      auto key = std::make_pair(rec->account, rec->event_id);
-      auto it = events.find(key);
-      if (it == events.end()) {
-        auto ev = queue->find_event(rec->account, rec->event_id);
-        if (!ev) {
-          log::error("recovery: the event of a due delivery is missing",
-                     {{"delivery", format_uuid(id)}, {"event", rec->event_id}});
-          continue;
-        }
-        auto data = std::make_shared<event_data>();
-        data->account = ev->account;
-        data->id = ev->id;
-        data->type = ev->type;
-        data->payload = std::move(ev->payload);
-        if (auto q = check_payload(data->payload, true)) data->query = std::move(*q);
-        it = events.emplace(key, std::move(data)).first;
-      }
-      jobs.push_back({std::move(*rec), it->second, false});
-    }
-    if (!jobs.empty()) {
-      log::info("recovery: re-queued deliveries", {{"count", std::to_string(jobs.size())}});
-    }
-    workers->submit(std::move(jobs));
-  }
+  // wait_until: woken after every attempt.
+  std::mutex progress_mutex;
+  std::condition_variable progress;
+  std::atomic<int> waiters{0};
 };
 
 engine::engine(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
@@ -156,10 +117,14 @@ explained<std::unique_ptr<engine>> engine::open(engine_options options) {
     return "cannot read the webhooks in " + i->options.data_dir.string() + ": " + ec.message();
   }
   impl* raw = i.get();
-  i->webhooks->on_change([raw] {
+  i->webhooks->on_change([raw](std::uint64_t id) {
     if (auto ec = raw->rebuild_snapshot()) {
       log::error("rebuilding the subscription snapshot failed", {{"error", ec.message()}});
+      return;
     }
+    // Deleted or deactivated: its pending deliveries are cancelled.
+    const auto target = raw->snapshot.load()->find(id);
+    if (!target || !target->active) raw->workers->cancel_webhook(id);
   });
   i->options.http.user_agent = k_user_agent;
   i->workers = std::make_unique<dispatcher>(
@@ -168,16 +133,38 @@ explained<std::unique_ptr<engine>> engine::open(engine_options options) {
           .time_source = i->time,
           .random = i->random,
           .snapshot = [raw] { return raw->snapshot.load(); },
+          .disable_webhook =
+              [raw](std::uint64_t id, std::string reason) {
+                auto r = raw->webhooks->disable(id, reason);
+                if (!r) {
+                  log::error("disabling a webhook failed",
+                             {{"webhook", std::to_string(id)}, {"error", r.error().message}});
+                  return;
+                }
+                log::warn("webhook disabled",
+                          {{"webhook", std::to_string(id)}, {"reason", reason}});
+              },
+          .progressed =
+              [raw] {
+                if (raw->waiters.load(std::memory_order_acquire) == 0) return;
+                std::lock_guard lock(raw->progress_mutex);
+                raw->progress.notify_all();
+              },
       },
-      i->options.threads, i->options.max_in_flight, i->options.http,
-      retry_policy(i->options.retry_schedule, i->options.retry_jitter));
+      dispatcher_options{
+          .threads = i->options.threads,
+          .max_in_flight = i->options.max_in_flight,
+          .http = i->options.http,
+          .policy = retry_policy(i->options.retry_schedule, i->options.retry_jitter),
+          .window = i->options.scheduler_window,
+          .max_retry_after = i->options.max_retry_after,
+      });
   return std::unique_ptr<engine>(new engine(std::move(i)));
 }
 
 void engine::start() {
   if (impl_->started.exchange(true)) return;
   impl_->workers->start();
-  impl_->recover();
 }
 
 void engine::stop(std::chrono::milliseconds drain) {
@@ -210,29 +197,29 @@ outcome<publish_result> engine::publish(std::string_view account, std::string_vi
     for (auto& d : query.error().details) problems.push_back(std::move(d));
   }
   if (!problems.empty()) {
-    failure f = failure::from(errc::invalid_argument,
-                              problems.size() == 1 ? "the event has 1 invalid field"
-                                                   : "the event has " +
-                                                         std::to_string(problems.size()) +
-                                                         " invalid fields");
+    failure f =
+        failure::from(errc::invalid_argument,
+                      problems.size() == 1
+                          ? "the event has 1 invalid field"
+                          : "the event has " + std::to_string(problems.size()) + " invalid fields");
     f.details = std::move(problems);
     return f;
   }
 
   const std::int64_t now = i.time->now_ms();
-  std::string id = event_id ? std::string(*event_id) : "evt_" + format_uuid(make_uuid_v7(now, *i.random));
+  std::string id =
+      event_id ? std::string(*event_id) : "evt_" + format_uuid(make_uuid_v7(now, *i.random));
 
   std::unique_lock<std::mutex> id_lock;
   if (event_id) {
-    id_lock = std::unique_lock(
-        i.id_stripes[std::hash<std::string_view>{}(id) % k_id_stripes]);
+    id_lock = std::unique_lock(i.id_stripes[std::hash<std::string_view>{}(id) % k_id_stripes]);
     auto seen = i.queue->find_event(account, id);
     if (seen) {
       return publish_result{seen->id, seen->type, seen->deliveries, true};
     }
     if (seen.error() != errc::not_found) {
-      return failure::from(seen.error(), "publish: reading event " + id + ": " +
-                                             seen.error().message());
+      return failure::from(seen.error(),
+                           "publish: reading event " + id + ": " + seen.error().message());
     }
   }
 
@@ -258,7 +245,7 @@ outcome<publish_result> engine::publish(std::string_view account, std::string_vi
     d.next_attempt_at_ms = now;
     records.push_back(std::move(d));
   }
-  if (auto w = i.queue->publish(event, records); !w) {
+  if (auto w = i.queue->publish(event, records, i.workers->boot_id()); !w) {
     return failure::from(w.error(), "publish: storing event " + id + ": " + w.error().message());
   }
   if (id_lock.owns_lock()) id_lock.unlock();
@@ -283,8 +270,8 @@ outcome<delivery_view> engine::delivery(std::string_view account, std::string_vi
   auto rec = i.queue->get(*id);
   if (!rec) {
     if (rec.error() == errc::not_found) return not_found();
-    return failure::from(rec.error(), "reading delivery " + std::string(uuid) + ": " +
-                                          rec.error().message());
+    return failure::from(rec.error(),
+                         "reading delivery " + std::string(uuid) + ": " + rec.error().message());
   }
   if (rec->account != account) return not_found();
   auto attempts = i.queue->attempts(*id);
@@ -358,6 +345,61 @@ outcome<delivery_list> engine::deliveries(std::string_view account, std::uint64_
   return out;
 }
 
+void engine::wake() { impl_->workers->wake(); }
+
+bool engine::wait_until(const std::function<bool(const engine_stats&)>& done,
+                        std::chrono::milliseconds timeout) {
+  auto& i = *impl_;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  i.waiters.fetch_add(1, std::memory_order_acq_rel);
+  std::unique_lock lock(i.progress_mutex);
+  bool ok = false;
+  while (!(ok = done(stats()))) {
+    // The timed wait also covers a notification that raced with the check above.
+    if (i.progress.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() +
+                                                           std::chrono::milliseconds(50))) ==
+            std::cv_status::timeout &&
+        std::chrono::steady_clock::now() >= deadline) {
+      ok = done(stats());
+      break;
+    }
+  }
+  i.waiters.fetch_sub(1, std::memory_order_acq_rel);
+  return ok;
+}
+
+outcome<delivery_view> engine::retry(std::string_view account, std::string_view uuid) {
+  auto& i = *impl_;
+  auto current = delivery(account, uuid);
+  if (!current) return current.error();
+  auto rec = i.queue->get(*parse_uuid(uuid));
+  if (!rec) return failure::from(rec.error(), "reading delivery " + std::string(uuid));
+  if (!i.snapshot.load()->find(rec->webhook_id)) {
+    return failure::from(errc::not_found,
+                         "the webhook of delivery " + std::string(uuid) + " was deleted");
+  }
+  if (auto queued = i.workers->retry_now(*rec, true); !queued) return queued.error();
+  current->status = "pending";
+  current->next_attempt_at_ms = i.time->now_ms();
+  return current;
+}
+
+outcome<std::size_t> engine::recover(std::string_view account, std::uint64_t webhook_id,
+                                     std::int64_t since_ms) {
+  auto& i = *impl_;
+  auto owner = i.webhooks->get(account, webhook_id);
+  if (!owner) return owner.error();
+  auto failed = i.queue->failed_of_webhook(webhook_id, since_ms, k_max_recover);
+  if (!failed) {
+    return failure::from(failed.error(),
+                         "reading failed deliveries of webhook " + std::to_string(webhook_id));
+  }
+  for (const auto& rec : *failed) {
+    if (auto r = i.workers->retry_now(rec, false); !r) return r.error();
+  }
+  return failed->size();
+}
+
 engine_stats engine::stats() const {
   const auto& i = *impl_;
   const auto& d = i.workers->stats();
@@ -367,6 +409,9 @@ engine_stats engine::stats() const {
       .attempts = d.attempts.load(),
       .succeeded = d.succeeded.load(),
       .failed_attempts = d.failed_attempts.load(),
+      .failed_deliveries = d.failed_deliveries.load(),
+      .cancelled = d.cancelled.load(),
+      .backoff_events = d.backoff_events.load(),
       .connections_opened = i.workers->connections_opened(),
   };
 }

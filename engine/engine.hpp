@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,6 +49,11 @@ struct engine_options {
   // Delays between attempts. Default Sonar's 10 s, 30 s, 3 min, 30 min with ±10% jitter.
   std::vector<std::chrono::milliseconds> retry_schedule = retry_policy::sonar_schedule();
   double retry_jitter = 0.1;
+  // A receiver's Retry-After (429, 503) delays the next attempt, up to this. Default 1 h.
+  std::chrono::milliseconds max_retry_after{std::chrono::hours(1)};
+  // Retries due within this window wait on in-memory timers; later ones stay only in
+  // RocksDB until the window reaches them. Default 5 min.
+  std::chrono::milliseconds scheduler_window{std::chrono::minutes(5)};
   // Time and randomness; nullptr means the system clock and OpenSSL's CSPRNG. Tests
   // inject their own. Must outlive the engine.
   const clock* time_source = nullptr;
@@ -96,6 +102,9 @@ struct engine_stats {
   std::uint64_t attempts = 0;
   std::uint64_t succeeded = 0;
   std::uint64_t failed_attempts = 0;
+  std::uint64_t failed_deliveries = 0;  // gave up: schedule exhausted
+  std::uint64_t cancelled = 0;
+  std::uint64_t backoff_events = 0;  // an origin's concurrency was halved
   std::uint64_t connections_opened = 0;
 };
 
@@ -135,6 +144,23 @@ class engine {
                                                   std::optional<std::string_view> status,
                                                   std::optional<std::string_view> after,
                                                   std::size_t limit) const;
+
+  // Delivers one delivery again now, as a manual attempt (any status but in flight).
+  [[nodiscard]] outcome<delivery_view> retry(std::string_view account, std::string_view uuid);
+  // Re-queues the webhook's failed deliveries created at or after `since_ms`, at most
+  // k_max_recover of them; returns how many.
+  [[nodiscard]] outcome<std::size_t> recover(std::string_view account, std::uint64_t webhook_id,
+                                             std::int64_t since_ms);
+  static constexpr std::size_t k_max_recover = 10'000;
+
+  // Re-checks retry timers against the clock and refills them from disk now. Needed
+  // only when the injected clock jumps (tests); the engine's own timers do the rest.
+  void wake();
+
+  // Blocks until `done(stats())` holds or `timeout` passes; re-checked after every
+  // attempt. Returns whether it held. For tests and tools that need a quiet point.
+  bool wait_until(const std::function<bool(const engine_stats&)>& done,
+                  std::chrono::milliseconds timeout);
 
   engine_stats stats() const;
 

@@ -28,8 +28,7 @@ event_catalog event_catalog::sonar_default() {
   });
 }
 
-explained<event_catalog> event_catalog::from_types(
-    std::vector<std::string> types) {
+explained<event_catalog> event_catalog::from_types(std::vector<std::string> types) {
   if (types.empty()) return std::string("the event catalog is empty");
   for (std::size_t i = 0; i < types.size(); ++i) {
     if (!valid_event_type_name(types[i])) {
@@ -43,8 +42,7 @@ explained<event_catalog> event_catalog::from_types(
   return event_catalog(std::move(types));
 }
 
-explained<event_catalog> event_catalog::load(
-    const std::filesystem::path& file) {
+explained<event_catalog> event_catalog::load(const std::filesystem::path& file) {
   std::ifstream in(file);
   if (!in) return "cannot read event catalog " + file.string();
   std::vector<std::string> types;

@@ -18,10 +18,8 @@ class event_catalog {
 
   // One type per line; blank lines and lines starting with '#' are skipped. A type
   // is 1-64 characters of [a-z0-9_.-]. Errors name the file and line.
-  [[nodiscard]] static explained<event_catalog> load(
-      const std::filesystem::path& file);
-  [[nodiscard]] static explained<event_catalog> from_types(
-      std::vector<std::string> types);
+  [[nodiscard]] static explained<event_catalog> load(const std::filesystem::path& file);
+  [[nodiscard]] static explained<event_catalog> from_types(std::vector<std::string> types);
 
   bool contains(std::string_view type) const;
   // In configuration order.

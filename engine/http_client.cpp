@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -235,6 +236,8 @@ struct state : std::enable_shared_from_this<state> {
   std::unordered_map<std::string, std::unique_ptr<pool>, string_hash, std::equal_to<>> pools;
   std::unordered_map<std::string, dns_entry, string_hash, std::equal_to<>> dns;
   std::string key_scratch;  // pool lookups build their key here: no allocation per request
+  // Connections with a request on them right now, so close_all() can cut them.
+  std::unordered_set<connection*> busy;
   net::steady_timer sweep_timer;
   bool sweeping = false;
   bool closed = false;
@@ -362,6 +365,8 @@ void state::release(pool& p, std::unique_ptr<connection> conn, bool reusable) {
 
 void state::close_all() {
   ++generation;
+  // Requests under way end now with an error; their connections are not reused.
+  for (connection* c : busy) c->lowest().close();
   for (auto it = pools.begin(); it != pools.end();) {
     auto& p = *it->second;
     p.open -= p.idle.size();
@@ -564,13 +569,13 @@ http_outcome transport_failure(const error_code& ec, bool response_started,
   return failed(error_kind::connect, "connection failed: " + ec.message());
 }
 
-std::string tls_failure(const error_code& ec, SSL* ssl, const std::string& host) {
-  std::string m = "TLS handshake failed: " + ec.message();
+std::string tls_failure(const error_code& ec, SSL* ssl, const origin& o) {
+  std::string m = "TLS handshake with " + o.name + " failed: " + ec.message();
   const long verify = SSL_get_verify_result(ssl);
   if (verify != X509_V_OK) {
     m.append(" (").append(X509_verify_cert_error_string(verify)).append(")");
   } else if (ERR_GET_REASON(ec.value()) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
-    m.append(" (certificate is not valid for ").append(host).append(")");
+    m.append(" (certificate is not valid for ").append(o.host).append(")");
   }
   return m;
 }
@@ -695,7 +700,7 @@ net::awaitable<opened> open_connection(std::shared_ptr<state> s, origin o,
       co_return r;
     }
     if (hec) {
-      r.failure = failed(error_kind::tls, tls_failure(hec, ssl, o.host) + " (" + o.name + ")");
+      r.failure = failed(error_kind::tls, tls_failure(hec, ssl, o));
       co_return r;
     }
     r.conn = std::move(c);
@@ -706,8 +711,9 @@ net::awaitable<opened> open_connection(std::shared_ptr<state> s, origin o,
     r.failure = failed(error_kind::connect, std::move(last_failure));
   } else if (!refused.empty()) {
     r.failure = failed(error_kind::blocked_destination,
-                       o.name + " resolves to non-public address " + refused +
-                           " (loopback, private, link-local, multicast or reserved); not allowed");
+                       "destination " + o.name + " has non-public address " + refused +
+                           " (loopback, private, link-local, multicast or reserved); refused "
+                           "unless allow_private_targets or allowed_networks permit it");
   } else {
     r.failure = failed(error_kind::dns, "DNS lookup of " + o.host + " returned no addresses");
   }
@@ -863,6 +869,7 @@ net::awaitable<http_outcome> attempt(std::shared_ptr<state> s, http_request requ
 
   const bool head = request.method == "HEAD";
   bool reused = held.conn != nullptr;
+  const std::uint64_t generation_at_start = s->generation;
   for (int tries = 0;; ++tries) {
     if (!held.conn) {
       auto fresh = co_await open_connection(s, p.where, deadline);
@@ -870,9 +877,13 @@ net::awaitable<http_outcome> attempt(std::shared_ptr<state> s, http_request requ
       held.conn = std::move(fresh.conn);
     }
     serialize(held.conn->out, request, url->target, p.where, s->options.user_agent);
+    connection* in_use = held.conn.get();
+    s->busy.insert(in_use);
     auto done = co_await exchange(std::move(held.conn), deadline, reused, head,
                                   s->options.max_response_body, s->options.attempt_timeout);
-    if (done.stale && tries == 0) {
+    s->busy.erase(in_use);
+    // Not after close_all(): a request cut on purpose is not sent again.
+    if (done.stale && tries == 0 && !s->closed && s->generation == generation_at_start) {
       // The dropped connection's slot carries over to its replacement.
       ++s->stats.stale_retries;
       log::write(log::level::debug, "stale keep-alive connection replaced",

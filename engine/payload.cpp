@@ -2,6 +2,8 @@
 
 #include <simdjson.h>
 
+#include "engine/encoding.hpp"
+
 namespace hookd::engine {
 namespace {
 
@@ -42,7 +44,11 @@ void append_pairs(std::string& out, const std::string& prefix, dom::element v) {
         append_pairs(out, prefix + "[]", child);
         any = true;
       }
-      if (!any) add("");  // an empty list still names its key: tags[]=
+      if (!any) {  // an empty list still names its key: tags[]=
+        if (!out.empty()) out.push_back('&');
+        out += prefix;
+        out += "[]=";
+      }
       break;
     }
     case dom::element_type::STRING:
@@ -80,8 +86,8 @@ void append_query_escaped(std::string& out, std::string_view text) {
 
 outcome<std::string> check_payload(std::string_view payload, bool with_query) {
   if (payload.size() > k_max_payload_bytes) {
-    return payload_error("must be at most " + std::to_string(k_max_payload_bytes) +
-                         " bytes, got " + std::to_string(payload.size()));
+    return payload_error("must be at most " + std::to_string(k_max_payload_bytes) + " bytes, got " +
+                         std::to_string(payload.size()));
   }
   thread_local dom::parser parser;
   const simdjson::padded_string padded(payload);
@@ -173,9 +179,9 @@ outcome<event_request> parse_event_request(std::string_view body, const event_ca
     } else {
       out.type = std::string(v.get_string().value_unsafe());
       if (!catalog.contains(out.type)) {
-        problems.push_back({"event.type", "\"" + out.type +
-                                              "\" is not a known event type; accepted: " +
-                                              catalog.joined()});
+        problems.push_back(
+            {"event.type",
+             "\"" + out.type + "\" is not a known event type; accepted: " + catalog.joined()});
       }
     }
     if (obj["payload"].get(v) != simdjson::SUCCESS) {
@@ -199,6 +205,35 @@ outcome<event_request> parse_event_request(std::string_view body, const event_ca
     return f;
   }
   return out;
+}
+
+}  // namespace hookd::engine
+
+namespace hookd::engine {
+
+outcome<std::int64_t> parse_recover_request(std::string_view body) {
+  thread_local simdjson::dom::parser parser;
+  const simdjson::padded_string padded(body);
+  simdjson::dom::element root;
+  if (auto error = parser.parse(padded).get(root)) {
+    return failure::from(errc::malformed_input, std::string("request body is not valid JSON: ") +
+                                                    simdjson::error_message(error));
+  }
+  simdjson::dom::element since;
+  std::string problem;
+  if (root.type() != simdjson::dom::element_type::OBJECT ||
+      root.get_object().value_unsafe()["since"].get(since) != simdjson::SUCCESS) {
+    problem = "is required: the request body must be {\"since\": \"<RFC 3339 time>\"}";
+  } else if (since.type() != simdjson::dom::element_type::STRING) {
+    problem = "must be an RFC 3339 time string like 2026-11-26T10:00:00Z";
+  } else if (auto ms = parse_rfc3339(since.get_string().value_unsafe())) {
+    return *ms;
+  } else {
+    problem = "must be an RFC 3339 time like 2026-11-26T10:00:00Z";
+  }
+  failure f = failure::from(errc::invalid_argument, "the recover request is invalid");
+  f.details.push_back({"since", std::move(problem)});
+  return f;
 }
 
 }  // namespace hookd::engine

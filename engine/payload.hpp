@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,8 +25,7 @@ inline constexpr std::size_t k_max_payload_bytes = 256 * 1024;
 // {"uuid":"<uuid>","action":"<action>", ...payload fields}. `payload` must have
 // passed check_payload; `uuid` and `action` need no JSON escaping (hex, dashes and
 // event type characters).
-std::string delivery_body(std::string_view payload, std::string_view uuid,
-                          std::string_view action);
+std::string delivery_body(std::string_view payload, std::string_view uuid, std::string_view action);
 
 // uuid=<uuid>&action=<action>[&<payload_query>]
 std::string delivery_query(std::string_view uuid, std::string_view action,
@@ -49,5 +49,13 @@ struct event_request {
 // the type checked against `catalog`. Publish checks the payload's contents.
 [[nodiscard]] outcome<event_request> parse_event_request(std::string_view body,
                                                          const event_catalog& catalog);
+
+}  // namespace hookd::engine
+
+namespace hookd::engine {
+
+// The body of POST /api/v1/webhooks/{id}/recover: {"since": "<RFC 3339 time>"}, as
+// unix milliseconds.
+[[nodiscard]] outcome<std::int64_t> parse_recover_request(std::string_view body);
 
 }  // namespace hookd::engine

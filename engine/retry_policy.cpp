@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <ctime>
 
 namespace hookd::engine {
 
@@ -75,6 +76,30 @@ std::string format_retry_schedule(const std::vector<retry_policy::duration>& sch
     }
   }
   return out;
+}
+
+}  // namespace hookd::engine
+
+namespace hookd::engine {
+
+std::optional<retry_policy::duration> parse_retry_after(std::string_view value,
+                                                        std::int64_t now_ms) {
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+  if (value.empty()) return std::nullopt;
+  if (value.find_first_not_of("0123456789") == std::string_view::npos) {
+    std::int64_t seconds = 0;
+    auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+    if (ec != std::errc() || seconds > 10LL * 365 * 24 * 3600) return std::nullopt;
+    return retry_policy::duration(seconds * 1000);
+  }
+  // IMF-fixdate, the form RFC 9110 requires senders to use.
+  std::tm tm{};
+  const std::string text(value);
+  const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (!end || *end != '\0') return std::nullopt;
+  const std::int64_t at_ms = static_cast<std::int64_t>(timegm(&tm)) * 1000;
+  return retry_policy::duration(std::max<std::int64_t>(0, at_ms - now_ms));
 }
 
 }  // namespace hookd::engine

@@ -41,4 +41,10 @@ class retry_policy {
     std::string_view text);
 std::string format_retry_schedule(const std::vector<retry_policy::duration>& schedule);
 
+// A Retry-After header: delta seconds ("120") or an HTTP date ("Wed, 21 Oct 2015
+// 07:28:00 GMT"), as the wait from `now_ms`; nullopt when unreadable. Dates in the
+// past give zero.
+std::optional<retry_policy::duration> parse_retry_after(std::string_view value,
+                                                        std::int64_t now_ms);
+
 }  // namespace hookd::engine

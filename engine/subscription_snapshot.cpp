@@ -1,13 +1,34 @@
 #include "engine/subscription_snapshot.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cctype>
+
+#include <boost/url/parse.hpp>
 
 #include "engine/signer.hpp"
 
 namespace hookd::engine {
 
+namespace {
+
+// "https://Example.com/x" -> "https://example.com:443".
+std::string origin_of(std::string_view url) {
+  auto parsed = boost::urls::parse_absolute_uri(url);
+  if (!parsed) return std::string(url);
+  std::string scheme(parsed->scheme());
+  std::string host(parsed->encoded_host());
+  for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string port(parsed->port());
+  if (port.empty()) port = scheme == "https" ? "443" : "80";
+  return scheme + "://" + host + ":" + port;
+}
+
+}  // namespace
+
 std::shared_ptr<const subscription_snapshot> subscription_snapshot::build(
-    const std::vector<store::webhook_record>& webhooks) {
+    const std::vector<store::webhook_record>& webhooks, double jitter) {
   auto snap = std::make_shared<subscription_snapshot>();
   for (const auto& w : webhooks) {
     auto t = std::make_shared<webhook_target>();
@@ -18,6 +39,12 @@ std::shared_ptr<const subscription_snapshot> subscription_snapshot::build(
     t->body_method = w.http_method != "GET" && w.http_method != "DELETE";
     t->active = w.active;
     t->signing_key = secret_key(w.secret).value_or(std::string());
+    t->origin = origin_of(w.url);
+    if (!w.retry_schedule.empty()) {
+      if (auto schedule = parse_retry_schedule(w.retry_schedule)) {
+        t->policy = std::make_shared<const retry_policy>(std::move(*schedule), jitter);
+      }
+    }
     snap->by_id_.emplace(w.id, t);
     if (!w.active) continue;
     for (const auto& type : w.events) {
@@ -26,6 +53,11 @@ std::shared_ptr<const subscription_snapshot> subscription_snapshot::build(
       key += type;
       snap->by_subscription_[std::move(key)].push_back(t);
     }
+  }
+  // match() promises id order whatever order the records came in.
+  for (auto& [key, targets] : snap->by_subscription_) {
+    std::sort(targets.begin(), targets.end(),
+              [](const auto& a, const auto& b) { return a->id < b->id; });
   }
   return snap;
 }
@@ -41,7 +73,8 @@ std::span<const std::shared_ptr<const webhook_target>> subscription_snapshot::ma
   if (n <= buf.size()) {
     std::copy(account.begin(), account.end(), buf.begin());
     buf[account.size()] = '\0';
-    std::copy(type.begin(), type.end(), buf.begin() + static_cast<std::ptrdiff_t>(account.size() + 1));
+    std::copy(type.begin(), type.end(),
+              buf.begin() + static_cast<std::ptrdiff_t>(account.size() + 1));
     key = std::string_view(buf.data(), n);
   } else {
     heap = std::string(account) + '\0' + std::string(type);

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/retry_policy.hpp"
 #include "store/webhook_record.hpp"
 
 namespace hookd::engine {
@@ -24,12 +25,15 @@ struct webhook_target {
   bool body_method = true;  // POST, PUT, PATCH carry a JSON body; GET, DELETE a query
   bool active = false;
   std::string signing_key;  // raw HMAC key decoded from the whsec_ secret
+  std::string origin;       // scheme://host:port, the unit of connection pools and back-pressure
+  std::shared_ptr<const retry_policy> policy;  // the webhook's own schedule; null: the engine's
 };
 
 class subscription_snapshot {
  public:
+  // `jitter` applies to webhooks with their own retry schedule.
   static std::shared_ptr<const subscription_snapshot> build(
-      const std::vector<store::webhook_record>& webhooks);
+      const std::vector<store::webhook_record>& webhooks, double jitter = 0.1);
 
   // Active webhooks of `account` subscribed to `type`, in id order.
   std::span<const std::shared_ptr<const webhook_target>> match(std::string_view account,

@@ -73,7 +73,9 @@ std::optional<delivery_id> parse_uuid(std::string_view text) {
   delivery_id id{};
   std::size_t out = 0;
   for (std::size_t i = 0; i < text.size();) {
-    if (text[i] == '-') {
+    // Only the four separators checked above are skipped: a dash anywhere else is not
+    // a hex digit (and skipping it would misalign the pairs and read past the end).
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
       ++i;
       continue;
     }

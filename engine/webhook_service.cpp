@@ -32,6 +32,7 @@ void apply(const webhook_fields& f, webhook_record& r) {
   }
   if (f.url) r.url = *f.url;
   if (f.http_method) r.http_method = *f.http_method;
+  if (f.retry_schedule) r.retry_schedule = *f.retry_schedule;
   if (f.settings) {
     for (const auto& [type, on] : *f.settings) {
       auto it = std::find(r.events.begin(), r.events.end(), type);
@@ -57,8 +58,7 @@ std::string webhook_service::generate_secret(random_source& random) {
   return "whsec_" + base64_encode(bytes);
 }
 
-outcome<webhook_record> webhook_service::create(std::string_view account,
-                                                std::string_view body) {
+outcome<webhook_record> webhook_service::create(std::string_view account, std::string_view body) {
   auto fields = parse_webhook_request(body, catalog_, webhook_mode::create);
   if (!fields) return fields.error();
   webhook_record r;
@@ -68,7 +68,7 @@ outcome<webhook_record> webhook_service::create(std::string_view account,
   r.created_at_ms = r.updated_at_ms = clock_.now_ms();
   auto stored = registry_.create(std::move(r));
   if (!stored) return storage_failure(stored.error(), "create");
-  if (on_change_) on_change_();
+  if (on_change_) on_change_(stored->id);
   return std::move(*stored);
 }
 
@@ -101,7 +101,23 @@ outcome<webhook_record> webhook_service::update(std::string_view account, std::u
     if (updated.error() == errc::not_found) return not_found(id);
     return storage_failure(updated.error(), "update", id);
   }
-  if (on_change_) on_change_();
+  if (on_change_) on_change_(id);
+  return std::move(*updated);
+}
+
+outcome<webhook_record> webhook_service::disable(std::uint64_t id, std::string reason) {
+  const std::int64_t now = clock_.now_ms();
+  auto updated = registry_.update(id, [&](webhook_record& r) -> boost::system::error_code {
+    r.active = false;
+    r.disabled_reason = reason;
+    r.updated_at_ms = std::max(now, r.updated_at_ms);
+    return {};
+  });
+  if (!updated) {
+    if (updated.error() == errc::not_found) return not_found(id);
+    return storage_failure(updated.error(), "disable", id);
+  }
+  if (on_change_) on_change_(id);
   return std::move(*updated);
 }
 
@@ -125,7 +141,7 @@ outcome<void> webhook_service::remove(std::string_view account, std::uint64_t id
     if (removed.error() == errc::not_found) return not_found(id);
     return storage_failure(removed.error(), "delete", id);
   }
-  if (on_change_) on_change_();
+  if (on_change_) on_change_(id);
   return {};
 }
 

@@ -50,22 +50,26 @@ class webhook_service {
 
   const event_catalog& catalog() const noexcept { return catalog_; }
 
-  // Called after every successful create, update and delete, on the caller's thread,
-  // with the registry's write already durable. Set once, before concurrent use.
-  void on_change(std::function<void()> fn) { on_change_ = std::move(fn); }
+  // Called with the webhook's id after every successful create, update and delete, on
+  // the caller's thread, the registry's write already durable. Set once, before
+  // concurrent use.
+  void on_change(std::function<void(std::uint64_t)> fn) { on_change_ = std::move(fn); }
+
+  // hookd's own deactivation (410 Gone): inactive, with the reason shown to users.
+  [[nodiscard]] outcome<webhook_record> disable(std::uint64_t id, std::string reason);
 
   // "whsec_" + base64 of 24 random bytes.
   static std::string generate_secret(random_source& random);
 
  private:
-  outcome<webhook_record> update(std::string_view account, std::uint64_t id,
-                                 std::string_view body, webhook_mode mode);
+  outcome<webhook_record> update(std::string_view account, std::uint64_t id, std::string_view body,
+                                 webhook_mode mode);
 
   store::webhook_registry& registry_;
   const event_catalog& catalog_;
   const clock& clock_;
   random_source& random_;
-  std::function<void()> on_change_;
+  std::function<void(std::uint64_t)> on_change_;
 };
 
 }  // namespace hookd::engine

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <array>
 
-#include <boost/url/parse.hpp>
 #include <simdjson.h>
+#include <boost/url/parse.hpp>
+
+#include "engine/retry_policy.hpp"
 
 namespace hookd::engine {
 namespace {
@@ -16,8 +18,8 @@ constexpr std::array<std::string_view, 5> k_methods = {"POST", "PUT", "PATCH", "
 // Settings keys that are plain identifiers read as a.b; others as a["b"].
 std::string child_path(std::string_view parent, std::string_view key) {
   const bool plain = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
   });
   std::string out(parent);
   if (plain) {
@@ -79,7 +81,7 @@ class validator {
   void run(dom::element root) {
     if (root.type() != dom::element_type::OBJECT) {
       fail("body", "the request body must be a JSON object like {\"webhook\": {...}}, got " +
-                   std::string(type_name(root.type())));
+                       std::string(type_name(root.type())));
       return;
     }
     dom::element webhook;
@@ -98,6 +100,7 @@ class validator {
     read_settings(obj);
     read_url(obj);
     read_method(obj);
+    read_retry_schedule(obj);
   }
 
   webhook_fields fields;
@@ -135,8 +138,8 @@ class validator {
     if (name->find_first_not_of(" \t\r\n") == std::string_view::npos) {
       fail("webhook.name", "must not be empty");
     } else if (name->size() > k_max_name_bytes) {
-      fail("webhook.name", "must be at most " + std::to_string(k_max_name_bytes) +
-                               " bytes, got " + std::to_string(name->size()));
+      fail("webhook.name", "must be at most " + std::to_string(k_max_name_bytes) + " bytes, got " +
+                               std::to_string(name->size()));
     } else {
       fields.name = std::string(*name);
     }
@@ -208,6 +211,40 @@ class validator {
     }
   }
 
+  void read_retry_schedule(const dom::object& obj) {
+    dom::element v;
+    if (obj["retry_schedule"].get(v) != simdjson::SUCCESS) {
+      // Optional; a replace without it goes back to the default.
+      if (required()) fields.retry_schedule = std::string();
+      return;
+    }
+    if (v.type() == dom::element_type::NULL_VALUE) {
+      fields.retry_schedule = std::string();
+      return;
+    }
+    if (v.type() != dom::element_type::STRING) {
+      fail("webhook.retry_schedule", "must be a string like \"10s,30s,3m,30m\" or null, got " +
+                                         std::string(type_name(v.type())));
+      return;
+    }
+    const std::string_view text = v.get_string().value_unsafe();
+    if (text.empty()) {
+      fields.retry_schedule = std::string();
+      return;
+    }
+    auto schedule = parse_retry_schedule(text);
+    if (!schedule) {
+      fail("webhook.retry_schedule", schedule.error().message);
+      return;
+    }
+    if (schedule->size() > k_max_retry_schedule_entries) {
+      fail("webhook.retry_schedule",
+           "must have at most " + std::to_string(k_max_retry_schedule_entries) + " entries");
+      return;
+    }
+    fields.retry_schedule = format_retry_schedule(*schedule);
+  }
+
   const event_catalog& catalog_;
   webhook_mode mode_;
 };
@@ -249,18 +286,17 @@ outcome<webhook_fields> parse_webhook_request(std::string_view body, const event
   const simdjson::padded_string padded(body);
   dom::element root;
   if (auto error = parser.parse(padded).get(root)) {
-    return failure::from(errc::malformed_input,
-                         std::string("request body is not valid JSON: ") +
-                             simdjson::error_message(error));
+    return failure::from(errc::malformed_input, std::string("request body is not valid JSON: ") +
+                                                    simdjson::error_message(error));
   }
   validator v(catalog, mode);
   v.run(root);
   if (!v.errors.empty()) {
-    failure f = failure::from(errc::invalid_argument,
-                              v.errors.size() == 1
-                                  ? "the webhook has 1 invalid field"
-                                  : "the webhook has " + std::to_string(v.errors.size()) +
-                                        " invalid fields");
+    failure f = failure::from(
+        errc::invalid_argument,
+        v.errors.size() == 1
+            ? "the webhook has 1 invalid field"
+            : "the webhook has " + std::to_string(v.errors.size()) + " invalid fields");
     f.details = std::move(v.errors);
     return f;
   }

@@ -28,10 +28,14 @@ struct webhook_fields {
   std::optional<std::vector<std::pair<std::string, bool>>> settings;
   std::optional<std::string> url;
   std::optional<std::string> http_method;  // upper case
+  // Per-webhook retry schedule, normalised ("1m,1h"); an empty string (sent as null
+  // or "") means the engine's default.
+  std::optional<std::string> retry_schedule;
 };
 
 inline constexpr std::size_t k_max_name_bytes = 255;
 inline constexpr std::size_t k_max_url_bytes = 2048;
+inline constexpr std::size_t k_max_retry_schedule_entries = 50;
 
 // errc::malformed_input when the body is not JSON; errc::invalid_argument with
 // every field error otherwise.

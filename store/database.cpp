@@ -45,8 +45,7 @@ database::impl::~impl() {
 database::database(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
 database::~database() = default;
 
-explained<std::unique_ptr<database>> database::open(
-    const database_options& options) {
+explained<std::unique_ptr<database>> database::open(const database_options& options) {
   std::error_code fs_error;
   std::filesystem::create_directories(options.path, fs_error);
   if (fs_error) return "cannot create " + options.path.string() + ": " + fs_error.message();

@@ -26,8 +26,7 @@ class database {
 
   // Opens (or creates) the database with every column family hookd uses. The error
   // is RocksDB's own explanation (for example that another process holds the lock).
-  [[nodiscard]] static explained<std::unique_ptr<database>> open(
-      const database_options& options);
+  [[nodiscard]] static explained<std::unique_ptr<database>> open(const database_options& options);
 
   ~database();
   database(const database&) = delete;

@@ -16,16 +16,16 @@ namespace hookd::store {
 
 struct database::impl {
   std::unique_ptr<rocksdb::DB> db;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // owned; destroyed before db
-  rocksdb::ColumnFamilyHandle* meta = nullptr;           // "default": counters
-  rocksdb::ColumnFamilyHandle* webhooks = nullptr;       // be64(id) -> record
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;        // owned; destroyed before db
+  rocksdb::ColumnFamilyHandle* meta = nullptr;              // "default": counters
+  rocksdb::ColumnFamilyHandle* webhooks = nullptr;          // be64(id) -> record
   rocksdb::ColumnFamilyHandle* account_webhooks = nullptr;  // account 0x00 be64(id) -> empty
   rocksdb::ColumnFamilyHandle* subscriptions = nullptr;  // account 0x00 type 0x00 be64(id) -> empty
   rocksdb::ColumnFamilyHandle* events = nullptr;         // account 0x00 event id -> event
   rocksdb::ColumnFamilyHandle* deliveries = nullptr;     // delivery id (16) -> delivery
   rocksdb::ColumnFamilyHandle* webhook_deliveries = nullptr;  // be64(webhook) id(16) -> empty
-  rocksdb::ColumnFamilyHandle* due = nullptr;            // be64(due ms) id(16) -> empty
-  rocksdb::ColumnFamilyHandle* attempts = nullptr;       // id(16) be64(number) -> attempt
+  rocksdb::ColumnFamilyHandle* due = nullptr;                 // be64(due ms) id(16) -> empty
+  rocksdb::ColumnFamilyHandle* attempts = nullptr;            // id(16) be64(number) -> attempt
   rocksdb::WriteOptions write_options;
 
   ~impl();

@@ -37,7 +37,7 @@ std::string webhook_delivery_key(std::uint64_t webhook_id, const delivery_id& id
   return k;
 }
 
-std::string due_key(std::int64_t due_ms, const delivery_id& id) {
+std::string due_key_bytes(std::int64_t due_ms, const delivery_id& id) {
   std::string k = be64_key(static_cast<std::uint64_t>(due_ms));
   k.append(as_view(id));
   return k;
@@ -195,21 +195,26 @@ void delivery_writes::update(const delivery_record& after, std::int64_t previous
   auto& d = *batch_->db;
   auto& wb = batch_->wb;
   wb.Put(d.deliveries, as_view(after.id), encode_delivery(after));
-  if (previous_due_ms != 0) wb.Delete(d.due, due_key(previous_due_ms, after.id));
-  if (in_due_queue(after.status)) wb.Put(d.due, due_key(after.next_attempt_at_ms, after.id), {});
+  if (previous_due_ms != 0) wb.Delete(d.due, due_key_bytes(previous_due_ms, after.id));
+  if (in_due_queue(after.status)) {
+    wb.Put(d.due, due_key_bytes(after.next_attempt_at_ms, after.id), be64_key(after.webhook_id));
+  }
   if (attempt) wb.Put(d.attempts, attempt_key(after.id, attempt->number), encode_attempt(*attempt));
   ++count_;
 }
 
 result<void> delivery_queue::publish(const event_record& event,
-                                     std::span<const delivery_record> deliveries) {
+                                     std::span<const delivery_record> deliveries,
+                                     std::uint64_t publisher) {
   auto& d = db_.internals();
   rocksdb::WriteBatch wb;
   wb.Put(d.events, event_key(event.account, event.id), encode_event(event));
   for (const auto& del : deliveries) {
     wb.Put(d.deliveries, as_view(del.id), encode_delivery(del));
     wb.Put(d.webhook_deliveries, webhook_delivery_key(del.webhook_id, del.id), {});
-    wb.Put(d.due, due_key(del.next_attempt_at_ms, del.id), {});
+    std::string value = be64_key(del.webhook_id);
+    if (publisher != 0) append_be64(value, publisher);
+    wb.Put(d.due, due_key_bytes(del.next_attempt_at_ms, del.id), value);
   }
   if (auto ec = to_error(d.db->Write(d.write_options, &wb))) return ec;
   return {};
@@ -294,21 +299,53 @@ result<delivery_page> delivery_queue::list(std::uint64_t webhook_id,
 }
 
 result<std::size_t> delivery_queue::scan_due(
-    std::int64_t before_ms, std::size_t limit,
-    const std::function<void(std::int64_t, const delivery_id&)>& fn) const {
+    const due_key& from, std::int64_t before_ms, std::size_t limit,
+    const std::function<void(const due_key&, std::uint64_t, std::uint64_t)>& fn) const {
   auto& d = db_.internals();
   std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(rocksdb::ReadOptions(), d.due));
   std::size_t n = 0;
-  for (it->SeekToFirst(); it->Valid() && n < limit; it->Next()) {
+  // Due times before the epoch sort as huge unsigned values; clamp the start.
+  const std::string start = due_key_bytes(std::max<std::int64_t>(from.due_ms, 0), from.id);
+  for (it->Seek(start); it->Valid() && n < limit; it->Next()) {
     const std::string_view key = as_view(it->key());
-    if (key.size() != 24) return boost::system::error_code(errc::storage_corruption);
-    const auto due = static_cast<std::int64_t>(*read_be64(key.substr(0, 8)));
-    if (due >= before_ms) break;
-    fn(due, to_id(key.substr(8)));
+    const std::string_view value = as_view(it->value());
+    const auto webhook = read_be64(value.substr(0, 8));
+    const auto publisher =
+        value.size() == 16 ? read_be64(value.substr(8)) : std::optional<std::uint64_t>(0);
+    if (key.size() != 24 || !webhook || !publisher) {
+      return boost::system::error_code(errc::storage_corruption);
+    }
+    const due_key entry{static_cast<std::int64_t>(*read_be64(key.substr(0, 8))),
+                        to_id(key.substr(8))};
+    if (entry.due_ms >= before_ms) break;
+    fn(entry, *webhook, *publisher);
     ++n;
   }
   if (auto ec = to_error(it->status())) return ec;
   return n;
+}
+
+result<std::vector<delivery_record>> delivery_queue::failed_of_webhook(std::uint64_t webhook_id,
+                                                                       std::int64_t since_ms,
+                                                                       std::size_t limit) const {
+  auto& d = db_.internals();
+  std::vector<delivery_record> out;
+  const std::string prefix = be64_key(webhook_id);
+  std::unique_ptr<rocksdb::Iterator> it(
+      d.db->NewIterator(rocksdb::ReadOptions(), d.webhook_deliveries));
+  for (it->Seek(prefix);
+       it->Valid() && as_view(it->key()).starts_with(prefix) && out.size() < limit; it->Next()) {
+    auto rec = get(to_id(as_view(it->key()).substr(prefix.size())));
+    if (!rec) {
+      if (rec.error() == errc::not_found) continue;
+      return rec.error();
+    }
+    if (rec->status == delivery_status::failed && rec->created_at_ms >= since_ms) {
+      out.push_back(std::move(*rec));
+    }
+  }
+  if (auto ec = to_error(it->status())) return ec;
+  return out;
 }
 
 result<std::vector<delivery_record>> delivery_queue::pending_of_webhook(

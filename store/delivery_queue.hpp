@@ -55,8 +55,11 @@ class delivery_queue {
 
   // One atomic write: the event, its deliveries, the per-webhook index and the due
   // entries. Durable when it returns (WAL; fsync when the database was opened so).
+  // The due entries carry `publisher` (the writing process's boot id), so that
+  // process's scans can tell deliveries it already holds in memory.
   [[nodiscard]] result<void> publish(const event_record& event,
-                                     std::span<const delivery_record> deliveries);
+                                     std::span<const delivery_record> deliveries,
+                                     std::uint64_t publisher = 0);
 
   // An empty batch of outcomes for this queue; reuse it after commit.
   delivery_writes writes() const;
@@ -76,11 +79,25 @@ class delivery_queue {
                                            std::optional<delivery_status> status,
                                            std::size_t limit) const;
 
-  // Visits due entries in time order with due time < `before_ms`, at most `limit`;
-  // `fn` gets (due_ms, delivery id). Returns how many were visited.
+  // A position in the due queue: (due time, delivery id).
+  struct due_key {
+    std::int64_t due_ms = 0;
+    delivery_id id{};
+    friend auto operator<=>(const due_key&, const due_key&) = default;
+  };
+  // Visits due entries in (time, id) order from `from` (inclusive) with due time
+  // < `before_ms`, at most `limit`; `fn` gets the entry, its webhook id and the boot
+  // id of the process that published it (0 for entries written by retries). Returns
+  // how many were visited.
   [[nodiscard]] result<std::size_t> scan_due(
-      std::int64_t before_ms, std::size_t limit,
-      const std::function<void(std::int64_t, const delivery_id&)>& fn) const;
+      const due_key& from, std::int64_t before_ms, std::size_t limit,
+      const std::function<void(const due_key&, std::uint64_t webhook_id, std::uint64_t publisher)>&
+          fn) const;
+
+  // The webhook's failed deliveries created at or after `since_ms`, at most `limit`.
+  [[nodiscard]] result<std::vector<delivery_record>> failed_of_webhook(std::uint64_t webhook_id,
+                                                                       std::int64_t since_ms,
+                                                                       std::size_t limit) const;
 
   // Ids of the webhook's deliveries that are still pending (due entries exist).
   [[nodiscard]] result<std::vector<delivery_record>> pending_of_webhook(

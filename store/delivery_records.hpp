@@ -13,10 +13,10 @@ using delivery_id = std::array<std::uint8_t, 16>;
 
 struct event_record {
   std::string account;
-  std::string id;    // unique per account; the idempotency key
+  std::string id;  // unique per account; the idempotency key
   std::string type;
   std::int64_t occurred_at_ms = 0;
-  std::string payload;  // a JSON object, as published
+  std::string payload;           // a JSON object, as published
   std::uint64_t deliveries = 0;  // how many deliveries publish created
   friend bool operator==(const event_record&, const event_record&) = default;
 };
@@ -38,8 +38,8 @@ struct delivery_record {
   delivery_status status = delivery_status::pending;
   std::int64_t created_at_ms = 0;
   std::int64_t updated_at_ms = 0;
-  std::uint32_t attempts = 0;            // attempts made so far
-  std::int64_t next_attempt_at_ms = 0;   // when pending: its key in the `due` family
+  std::uint32_t attempts = 0;           // attempts made so far
+  std::int64_t next_attempt_at_ms = 0;  // when pending: its key in the `due` family
   friend bool operator==(const delivery_record&, const delivery_record&) = default;
 };
 

@@ -14,15 +14,15 @@ namespace hookd {
 
 enum class errc {
   // 0 is success in boost::system; never used.
-  not_found = 1,      // the object does not exist (or belongs to another account): report 404.
-  invalid_argument,   // the caller's input is well-formed but invalid: fix it, do not retry.
-  malformed_input,    // the caller's input cannot be parsed (bad JSON): fix it, do not retry.
-  already_exists,     // a unique key is taken: pick another, or treat as a duplicate.
-  storage_io,         // the disk or RocksDB failed transiently: retry later; alert if it persists.
-  storage_corruption, // stored data cannot be decoded: stop and restore; never retry blindly.
-  storage_busy,       // RocksDB refused for now (write stall, lock): retry after a short delay.
-  shutting_down,      // the component is stopping: do not submit more work.
-  config,             // a start-up option or file is wrong: fix it and start again.
+  not_found = 1,       // the object does not exist (or belongs to another account): report 404.
+  invalid_argument,    // the caller's input is well-formed but invalid: fix it, do not retry.
+  malformed_input,     // the caller's input cannot be parsed (bad JSON): fix it, do not retry.
+  already_exists,      // a unique key is taken: pick another, or treat as a duplicate.
+  storage_io,          // the disk or RocksDB failed transiently: retry later; alert if it persists.
+  storage_corruption,  // stored data cannot be decoded: stop and restore; never retry blindly.
+  storage_busy,        // RocksDB refused for now (write stall, lock): retry after a short delay.
+  shutting_down,       // the component is stopping: do not submit more work.
+  config,              // a start-up option or file is wrong: fix it and start again.
 };
 
 const boost::system::error_category& hookd_category() noexcept;

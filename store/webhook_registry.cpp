@@ -13,7 +13,8 @@ namespace hookd::store {
 namespace {
 
 constexpr std::string_view k_next_webhook_id = "next_webhook_id";
-constexpr std::uint8_t k_record_version = 1;
+// Version 2 added retry_schedule at the end; version 1 records read as "default".
+constexpr std::uint8_t k_record_version = 2;
 
 std::string account_key(std::string_view account, std::uint64_t id) {
   std::string k;
@@ -31,8 +32,7 @@ std::string subscription_prefix(std::string_view account, std::string_view type)
   return k;
 }
 
-std::string subscription_key(std::string_view account, std::string_view type,
-                             std::uint64_t id) {
+std::string subscription_key(std::string_view account, std::string_view type, std::uint64_t id) {
   std::string k = subscription_prefix(account, type);
   append_be64(k, id);
   return k;
@@ -75,6 +75,7 @@ std::string encode_webhook(const webhook_record& r) {
   w.u64(static_cast<std::uint64_t>(r.created_at_ms));
   w.u64(static_cast<std::uint64_t>(r.updated_at_ms));
   w.str(r.disabled_reason);
+  w.str(r.retry_schedule);
   return w.take();
 }
 
@@ -86,14 +87,15 @@ result<webhook_record> decode_webhook(std::string_view bytes) {
   std::uint64_t n_events = 0;
   std::uint64_t created = 0;
   std::uint64_t updated = 0;
-  bool ok = in.u8(version) && version == k_record_version && in.u64(r.id) &&
+  bool ok = in.u8(version) && (version == 1 || version == k_record_version) && in.u64(r.id) &&
             in.str(r.account) && in.str(r.name) && in.u8(active) && in.u64(n_events) &&
             n_events <= bytes.size();
   for (std::uint64_t i = 0; ok && i < n_events; ++i) {
     ok = in.str(r.events.emplace_back());
   }
   ok = ok && in.str(r.url) && in.str(r.http_method) && in.str(r.secret) && in.u64(created) &&
-       in.u64(updated) && in.str(r.disabled_reason) && in.done();
+       in.u64(updated) && in.str(r.disabled_reason) && (version < 2 || in.str(r.retry_schedule)) &&
+       in.done();
   if (!ok) return boost::system::error_code(errc::storage_corruption);
   r.active = active != 0;
   r.created_at_ms = static_cast<std::int64_t>(created);
@@ -127,8 +129,7 @@ std::uint64_t webhook_registry::next_id() const {
 result<webhook_record> webhook_registry::create(webhook_record record) {
   auto& d = db_.internals();
   std::sort(record.events.begin(), record.events.end());
-  record.events.erase(std::unique(record.events.begin(), record.events.end()),
-                      record.events.end());
+  record.events.erase(std::unique(record.events.begin(), record.events.end()), record.events.end());
 
   std::lock_guard lock(write_mutex_);
   record.id = next_id_;
@@ -240,8 +241,7 @@ result<std::vector<std::uint64_t>> webhook_registry::subscribers(std::string_vie
   auto& d = db_.internals();
   const std::string prefix = subscription_prefix(account, type);
   std::vector<std::uint64_t> ids;
-  std::unique_ptr<rocksdb::Iterator> it(
-      d.db->NewIterator(rocksdb::ReadOptions(), d.subscriptions));
+  std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(rocksdb::ReadOptions(), d.subscriptions));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     auto id = read_be64(std::string_view(it->key().data(), it->key().size()).substr(prefix.size()));
     if (!id) return boost::system::error_code(errc::storage_corruption);

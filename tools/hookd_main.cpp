@@ -90,7 +90,8 @@ Options:
 )";
 
 int usage_error(const std::string& message, const char* help_hint) {
-  std::cerr << "hookd: " << message << "\n" << "Run '" << help_hint << " --help' for usage.\n";
+  std::cerr << "hookd: " << message << "\n"
+            << "Run '" << help_hint << " --help' for usage.\n";
   return 2;
 }
 
@@ -106,7 +107,8 @@ struct parsed_flags {
   bool help = false;
 };
 
-parsed_flags parse_flags(const std::vector<std::string>& args, const std::vector<std::string>& known,
+parsed_flags parse_flags(const std::vector<std::string>& args,
+                         const std::vector<std::string>& known,
                          const std::vector<std::string>& switches) {
   parsed_flags out;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -197,8 +199,8 @@ int serve(const std::vector<std::string>& args) {
   const std::string threads_text = flag(f, "threads", "HOOKD_THREADS", "0");
   unsigned threads = 0;
   {
-    auto [p, ec] = std::from_chars(threads_text.data(), threads_text.data() + threads_text.size(),
-                                   threads);
+    auto [p, ec] =
+        std::from_chars(threads_text.data(), threads_text.data() + threads_text.size(), threads);
     if (ec != std::errc() || p != threads_text.data() + threads_text.size() || threads > 256) {
       return usage_error("--threads \"" + threads_text + "\" is not a number from 1 to 256",
                          "hookd serve");
@@ -248,12 +250,14 @@ int serve(const std::vector<std::string>& args) {
     const auto comma = std::min(cidrs.find(',', pos), cidrs.size());
     const std::string item = cidrs.substr(pos, comma - pos);
     auto net = engine::cidr::parse(item);
-    if (!net) return usage_error("--allow-cidr: \"" + item + "\" is not a network like 10.0.0.0/8", "hookd serve");
+    if (!net)
+      return usage_error("--allow-cidr: \"" + item + "\" is not a network like 10.0.0.0/8",
+                         "hookd serve");
     options.http.allowed_networks.push_back(*net);
     pos = comma + 1;
   }
-  auto number = [&](const char* name, const char* env, std::uint64_t fallback,
-                    std::uint64_t min, std::uint64_t max) -> std::optional<std::uint64_t> {
+  auto number = [&](const char* name, const char* env, std::uint64_t fallback, std::uint64_t min,
+                    std::uint64_t max) -> std::optional<std::uint64_t> {
     const std::string text = flag(f, name, env, std::to_string(fallback));
     std::uint64_t v = 0;
     auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
@@ -298,8 +302,7 @@ int serve(const std::vector<std::string>& args) {
   auto& core = **opened;
   core.start();
   api::router router(core, *tokens);
-  api::server server({.host = listen->first, .port = listen->second, .threads = threads},
-                     router);
+  api::server server({.host = listen->first, .port = listen->second, .threads = threads}, router);
   if (auto started = server.start(); !started) {
     std::cerr << "hookd: " << started.error().message << "\n";
     return 1;
@@ -307,11 +310,12 @@ int serve(const std::vector<std::string>& args) {
   const std::string shown_host =
       listen->first.find(':') != std::string::npos ? "[" + listen->first + "]" : listen->first;
   std::cout << "hookd listening on http://" << shown_host << ":" << server.port() << std::endl;
-  engine::log::info("started", {{"version", engine::k_version},
-                                {"listen", shown_host + ":" + std::to_string(server.port())},
-                                {"data", data},
-                                {"accounts_tokens", std::to_string(tokens->size())},
-                                {"event_types", std::to_string(core.webhooks().catalog().types().size())}});
+  engine::log::info("started",
+                    {{"version", engine::k_version},
+                     {"listen", shown_host + ":" + std::to_string(server.port())},
+                     {"data", data},
+                     {"accounts_tokens", std::to_string(tokens->size())},
+                     {"event_types", std::to_string(core.webhooks().catalog().types().size())}});
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
@@ -359,7 +363,8 @@ int main(int argc, char** argv) {
   try {
     if (args[0] == "serve") return serve({args.begin() + 1, args.end()});
     if (args[0] == "token") {
-      if (args.size() >= 2 && args[1] == "create") return token_create({args.begin() + 2, args.end()});
+      if (args.size() >= 2 && args[1] == "create")
+        return token_create({args.begin() + 2, args.end()});
       if (args.size() >= 2 && (args[1] == "--help" || args[1] == "-h")) {
         std::cout << k_token_help;
         return 0;

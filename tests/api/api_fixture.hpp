@@ -5,9 +5,9 @@
 #include <memory>
 #include <string>
 
+#include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
-#include <gtest/gtest.h>
 
 #include "api/router.hpp"
 #include "api/server.hpp"

@@ -1,7 +1,7 @@
 // The router without the transport: content types, authentication order and
 // error mapping, called directly.
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 #include "tests/api/api_fixture.hpp"
 
@@ -10,10 +10,10 @@ namespace {
 
 class Router : public api_fixture {
  protected:
-  api::response handle(std::string_view method, std::string_view target,
-                       std::string_view body = {}, std::string_view content_type = "application/json",
+  api::response handle(std::string_view method, std::string_view target, std::string_view body = {},
+                       std::string_view content_type = "application/json",
                        std::string_view token = "tok_acme") {
-    return router_->handle({method, target, content_type, token, body});
+    return router_->handle({method, target, content_type, token, body, {}});
   }
 };
 

@@ -72,8 +72,8 @@ TEST_F(AdminApi, ShowReturnsWebhookWithoutSecretAndSecretRouteReturnsIt) {
   ASSERT_EQ(shown.status, 200u);
   auto v = json(shown).as_object();
   EXPECT_FALSE(v.contains("secret"));
-  for (const char* key : {"id", "name", "active", "settings", "url", "http_method", "created_at",
-                          "updated_at"}) {
+  for (const char* key :
+       {"id", "name", "active", "settings", "url", "http_method", "created_at", "updated_at"}) {
     EXPECT_EQ(v.at(key), created.at(key)) << key;
   }
   auto secret = call("GET", "/api/v1/webhooks/" + std::to_string(id) + "/secret");
@@ -132,7 +132,8 @@ TEST_F(AdminApi, ListDefaultsTo50AndRejectsBadLimits) {
 TEST_F(AdminApi, PutReplacesWholeWebhookAndKeepsSecret) {
   auto created = json(call("POST", "/api/v1/webhooks", k_sonar_example));
   const std::string path = "/api/v1/webhooks/" + std::to_string(created.at("id").to_number<int>());
-  auto r = call("PUT", path, R"({"webhook": {"name": "renamed", "settings": {"customer_created": true},
+  auto r =
+      call("PUT", path, R"({"webhook": {"name": "renamed", "settings": {"customer_created": true},
                                  "url": "http://example.org/x", "http_method": "get"}})");
   ASSERT_EQ(r.status, 200u) << r.body;
   auto v = json(r);
@@ -192,16 +193,17 @@ TEST_F(AdminApi, AnotherAccountCannotSeeOrChangeWebhooks) {
   expect_error(call("PATCH", path, R"({"webhook": {"name": "stolen"}})", "tok_beta"), 404,
                "not_found");
   expect_error(call("DELETE", path, {}, "tok_beta"), 404, "not_found");
-  EXPECT_TRUE(json(call("GET", "/api/v1/webhooks", {}, "tok_beta")).at("webhooks").as_array().empty());
+  EXPECT_TRUE(
+      json(call("GET", "/api/v1/webhooks", {}, "tok_beta")).at("webhooks").as_array().empty());
 
   EXPECT_EQ(json(call("GET", path)), before) << "another account's request changed the webhook";
 }
 
 TEST_F(AdminApi, MalformedJsonIs400) {
   expect_error(call("POST", "/api/v1/webhooks", R"({"webhook": )"), 400, "malformed_json");
-  expect_error(call("POST", "/api/v1/webhooks", "", "tok_acme",
-                    {{"Content-Type", "application/json"}}),
-               400, "malformed_json");
+  expect_error(
+      call("POST", "/api/v1/webhooks", "", "tok_acme", {{"Content-Type", "application/json"}}), 400,
+      "malformed_json");
 }
 
 TEST_F(AdminApi, ValidationErrorsReportEveryFieldWith422) {
@@ -209,9 +211,9 @@ TEST_F(AdminApi, ValidationErrorsReportEveryFieldWith422) {
                 R"({"webhook": {"name": "", "active": "yes", "settings": {"nope": "true"},
                                "url": "ftp://x", "http_method": "FETCH"}})");
   expect_error(r, 422, "validation_failed");
-  EXPECT_EQ(detail_fields(r), (std::set<std::string>{"webhook.name", "webhook.active",
-                                                     "webhook.settings.nope", "webhook.url",
-                                                     "webhook.http_method"}));
+  EXPECT_EQ(detail_fields(r),
+            (std::set<std::string>{"webhook.name", "webhook.active", "webhook.settings.nope",
+                                   "webhook.url", "webhook.http_method"}));
   EXPECT_EQ(stored_webhooks(), 0u) << "an invalid create stored something";
 }
 
@@ -289,9 +291,11 @@ TEST_F(AdminApi, KeepAliveServesManyRequestsOnOneConnection) {
 TEST_F(AdminApi, ExpectContinueIsAnswered) {
   raw_connection c("127.0.0.1", port());
   const std::string body = k_sonar_example;
-  c.send("POST /api/v1/webhooks HTTP/1.1\r\nHost: x\r\nX-Token: tok_acme\r\n"
-         "Content-Type: application/json\r\nExpect: 100-continue\r\nConnection: close\r\n"
-         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n");
+  c.send(
+      "POST /api/v1/webhooks HTTP/1.1\r\nHost: x\r\nX-Token: tok_acme\r\n"
+      "Content-Type: application/json\r\nExpect: 100-continue\r\nConnection: close\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n");
   // The body is sent only after the interim response, as curl does for large bodies.
   const std::string interim = c.read_until("\r\n\r\n");
   EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");

@@ -139,7 +139,12 @@ TEST_F(Delivery, ConnectionsAreReusedUpToThePerOriginLimit) {
 TEST_F(Delivery, SucceededDeliveryIsLoggedWithItsAttempt) {
   open();
   receiver rx;
-  rx.set_responder([](const received_request&) { return reply{201, R"({"ok":true})", {}}; });
+  rx.set_responder([](const received_request&) {
+    reply r;
+    r.status = 201;
+    r.body = R"({"ok":true})";
+    return r;
+  });
   const auto hook = create_webhook(rx.url());
   publish();
   rx.wait_for_requests(1);
@@ -165,7 +170,12 @@ TEST_F(Delivery, FailedAttemptsAreLoggedWithReasonAndExcerpt) {
   open(o);
   receiver rx;
   const std::string big(4000, 'x');
-  rx.set_responder([&](const received_request&) { return reply{500, big, {}}; });
+  rx.set_responder([&](const received_request&) {
+    reply r;
+    r.status = 500;
+    r.body = big;
+    return r;
+  });
   create_webhook(rx.url());
   publish();
   rx.wait_for_requests(2);  // the first attempt and the one retry
@@ -296,7 +306,11 @@ TEST_F(Delivery, RepeatedEventIdReturnsFirstAnswerAndCreatesNothing) {
 
 TEST_F(Delivery, StopLeavesUndeliveredQueuedAndRestartDeliversWithSameIds) {
   receiver silent;
-  silent.set_responder([](const received_request&) { return reply{.never_answer = true}; });
+  silent.set_responder([](const received_request&) {
+    reply r;
+    r.never_answer = true;
+    return r;
+  });
   open();
   const auto hook = create_webhook(silent.url());
   constexpr std::size_t k_n = 5;
@@ -311,8 +325,8 @@ TEST_F(Delivery, StopLeavesUndeliveredQueuedAndRestartDeliversWithSameIds) {
   receiver ok;
   {
     auto e = engine::engine::open(options()).value();
-    ASSERT_TRUE(e->webhooks().patch("acme", hook,
-                                    R"({"webhook": {"url": ")" + ok.url() + R"("}})"));
+    ASSERT_TRUE(
+        e->webhooks().patch("acme", hook, R"({"webhook": {"url": ")" + ok.url() + R"("}})"));
   }
   open();
   ok.wait_for_requests(k_n);

@@ -6,9 +6,9 @@
 #include <memory>
 #include <string>
 
+#include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <gtest/gtest.h>
 
 #include "engine/engine.hpp"
 #include "tests/support/receiver.hpp"
@@ -45,12 +45,11 @@ class engine_fixture : public ::testing::Test {
 
   std::uint64_t create_webhook(const std::string& url, const std::string& method = "POST",
                                const std::string& account = "acme",
-                               const std::string& type = "customer_created",
-                               bool active = true) {
+                               const std::string& type = "customer_created", bool active = true) {
     const std::string body = R"({"webhook": {"name": "test", "active": )" +
-                             std::string(active ? "true" : "false") + R"(, "settings": {")" +
-                             type + R"(": "true"}, "url": ")" + url + R"(", "http_method": ")" +
-                             method + R"("}})";
+                             std::string(active ? "true" : "false") + R"(, "settings": {")" + type +
+                             R"(": "true"}, "url": ")" + url + R"(", "http_method": ")" + method +
+                             R"("}})";
     auto created = engine_->webhooks().create(account, body);
     EXPECT_TRUE(created) << (created ? "" : created.error().message);
     return created ? created->id : 0;

@@ -26,7 +26,8 @@ bool verify_standard_webhooks_signature(const std::string& secret, const std::st
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &mac_len);
   std::string expected(4 * ((mac_len + 2) / 3), '\0');
-  EVP_EncodeBlock(reinterpret_cast<unsigned char*>(expected.data()), mac, static_cast<int>(mac_len));
+  EVP_EncodeBlock(reinterpret_cast<unsigned char*>(expected.data()), mac,
+                  static_cast<int>(mac_len));
   // The header is a space-separated list of "v1,<sig>".
   std::istringstream in(signature_header);
   std::string item;

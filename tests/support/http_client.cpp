@@ -41,8 +41,7 @@ struct http_client::impl {
   }
 };
 
-http_client::http_client(std::string host, std::uint16_t port)
-    : impl_(std::make_unique<impl>()) {
+http_client::http_client(std::string host, std::uint16_t port) : impl_(std::make_unique<impl>()) {
   impl_->host = std::move(host);
   impl_->port = port;
 }

@@ -6,8 +6,8 @@
 #include <regex>
 #include <set>
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
@@ -22,19 +22,22 @@ namespace json = boost::json;
 class HookdProcess : public ::testing::Test {
  protected:
   std::unique_ptr<child_process> serve() {
-    std::vector<std::string> argv = {HOOKD_BINARY, "serve", "--listen", "127.0.0.1:0",
-                                     "--data", (dir_ / "data").string(), "--threads", "2",
-                                     "--allow-private-targets", "--retry-schedule", "50ms"};
-    auto p = std::make_unique<child_process>(argv, std::vector<std::string>{"HOOKD_TOKENS=acme:tok"},
-                                             (dir_ / "stderr.log").string());
+    std::vector<std::string> argv = {HOOKD_BINARY,       "serve",  "--listen",
+                                     "127.0.0.1:0",      "--data", (dir_ / "data").string(),
+                                     "--threads",        "2",      "--allow-private-targets",
+                                     "--retry-schedule", "50ms"};
+    auto p = std::make_unique<child_process>(
+        argv, std::vector<std::string>{"HOOKD_TOKENS=acme:tok"}, (dir_ / "stderr.log").string());
     auto line = p->read_line();
     if (!line) {
       std::ifstream in(dir_ / "stderr.log");
-      ADD_FAILURE() << "hookd did not start: " << std::string(std::istreambuf_iterator<char>(in), {});
+      ADD_FAILURE() << "hookd did not start: "
+                    << std::string(std::istreambuf_iterator<char>(in), {});
       return p;
     }
     std::smatch m;
-    EXPECT_TRUE(std::regex_match(*line, m, std::regex(R"(hookd listening on http://127\.0\.0\.1:(\d+))")));
+    EXPECT_TRUE(
+        std::regex_match(*line, m, std::regex(R"(hookd listening on http://127\.0\.0\.1:(\d+))")));
     port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
     return p;
   }
@@ -54,19 +57,23 @@ TEST_F(HookdProcess, KillNineLosesNoAcceptedEvent) {
   // While hookd runs the first time, the receiver takes requests and never answers.
   std::atomic<bool> answering{false};
   rx.set_responder([&](const received_request&) {
-    return answering ? reply{} : reply{.never_answer = true};
+    reply r;
+    r.never_answer = !answering;
+    return r;
   });
 
   auto first = serve();
-  auto created = call("POST", "/api/v1/webhooks",
-                      R"({"webhook": {"name": "crash", "active": true, "settings": {"customer_created": true},
-                          "url": ")" + rx.url() + R"(", "http_method": "POST"}})");
+  auto created =
+      call("POST", "/api/v1/webhooks",
+           R"({"webhook": {"name": "crash", "active": true, "settings": {"customer_created": true},
+                          "url": ")" +
+               rx.url() + R"(", "http_method": "POST"}})");
   ASSERT_EQ(created.status, 201u) << created.body;
   constexpr std::size_t k_n = 20;
   for (std::size_t i = 0; i < k_n; ++i) {
-    auto r = call("POST", "/api/v1/events",
-                  R"({"event": {"type": "customer_created", "payload": {"n": )" +
-                      std::to_string(i) + "}}}");
+    auto r = call(
+        "POST", "/api/v1/events",
+        R"({"event": {"type": "customer_created", "payload": {"n": )" + std::to_string(i) + "}}}");
     ASSERT_EQ(r.status, 202u) << r.body;
     EXPECT_EQ(json::parse(r.body).at("event").at("deliveries").to_number<int>(), 1);
   }
@@ -97,9 +104,11 @@ TEST_F(HookdProcess, KillNineLosesNoAcceptedEvent) {
 TEST_F(HookdProcess, EventsApiPublishesAndDeliveriesApiShowsTheOutcome) {
   receiver rx;
   auto server = serve();
-  auto created = call("POST", "/api/v1/webhooks",
-                      R"({"webhook": {"name": "api", "active": true, "settings": {"customer_created": true},
-                          "url": ")" + rx.url() + R"(", "http_method": "POST"}})");
+  auto created =
+      call("POST", "/api/v1/webhooks",
+           R"({"webhook": {"name": "api", "active": true, "settings": {"customer_created": true},
+                          "url": ")" +
+               rx.url() + R"(", "http_method": "POST"}})");
   ASSERT_EQ(created.status, 201u);
   const auto hook = json::parse(created.body).at("id").to_number<std::uint64_t>();
 
@@ -107,8 +116,9 @@ TEST_F(HookdProcess, EventsApiPublishesAndDeliveriesApiShowsTheOutcome) {
                         R"({"event": {"type": "customer_created", "payload": {"x": 1}}})",
                         {{"Idempotency-Key", "k-1"}});
   ASSERT_EQ(published.status, 202u) << published.body;
-  EXPECT_EQ(json::parse(published.body),
-            json::parse(R"({"event": {"id": "k-1", "type": "customer_created", "deliveries": 1}})"));
+  EXPECT_EQ(
+      json::parse(published.body),
+      json::parse(R"({"event": {"id": "k-1", "type": "customer_created", "deliveries": 1}})"));
   auto repeated = call("POST", "/api/v1/events",
                        R"({"event": {"type": "customer_created", "payload": {"x": 2}}})",
                        {{"Idempotency-Key", "k-1"}});
@@ -132,14 +142,15 @@ TEST_F(HookdProcess, EventsApiPublishesAndDeliveriesApiShowsTheOutcome) {
   EXPECT_EQ(d.at("status").as_string(), "succeeded");
   ASSERT_EQ(d.at("attempts").as_array().size(), 1u);
   const auto& a = d.at("attempts").as_array()[0];
-  for (const char* key : {"number", "at", "duration_ms", "status_code", "error_kind", "error",
-                          "response_excerpt"}) {
+  for (const char* key :
+       {"number", "at", "duration_ms", "status_code", "error_kind", "error", "response_excerpt"}) {
     EXPECT_TRUE(a.as_object().contains(key)) << key;
   }
   EXPECT_EQ(a.at("status_code").to_number<int>(), 200);
   EXPECT_TRUE(a.at("error_kind").is_null());
 
-  auto list = call("GET", "/api/v1/webhooks/" + std::to_string(hook) + "/deliveries?status=succeeded");
+  auto list =
+      call("GET", "/api/v1/webhooks/" + std::to_string(hook) + "/deliveries?status=succeeded");
   ASSERT_EQ(list.status, 200u) << list.body;
   auto l = json::parse(list.body);
   ASSERT_EQ(l.at("deliveries").as_array().size(), 1u);
@@ -147,8 +158,9 @@ TEST_F(HookdProcess, EventsApiPublishesAndDeliveriesApiShowsTheOutcome) {
   auto none = json::parse(
       call("GET", "/api/v1/webhooks/" + std::to_string(hook) + "/deliveries?status=failed").body);
   EXPECT_TRUE(none.at("deliveries").as_array().empty());
-  EXPECT_EQ(call("GET", "/api/v1/webhooks/" + std::to_string(hook) + "/deliveries?status=bogus").status,
-            422u);
+  EXPECT_EQ(
+      call("GET", "/api/v1/webhooks/" + std::to_string(hook) + "/deliveries?status=bogus").status,
+      422u);
   EXPECT_EQ(call("GET", "/api/v1/deliveries/not-a-uuid").status, 404u);
   auto bad = call("POST", "/api/v1/events", R"({"event": {"type": "nope", "payload": []}})");
   EXPECT_EQ(bad.status, 422u);

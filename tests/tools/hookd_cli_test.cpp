@@ -5,8 +5,8 @@
 #include <fstream>
 #include <regex>
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
@@ -28,8 +28,8 @@ class HookdCli : public ::testing::Test {
   // for its "hookd listening on" line.
   std::unique_ptr<child_process> serve(std::vector<std::string> extra_args = {},
                                        std::vector<std::string> env = {}) {
-    std::vector<std::string> argv = {HOOKD_BINARY, "serve", "--listen", "127.0.0.1:0", "--data",
-                                     (dir_ / "data").string()};
+    std::vector<std::string> argv = {HOOKD_BINARY,  "serve",  "--listen",
+                                     "127.0.0.1:0", "--data", (dir_ / "data").string()};
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     if (env.empty()) env = {"HOOKD_TOKENS=default:tok_dev"};
     auto p = std::make_unique<child_process>(argv, env, (dir_ / "stderr.log").string());
@@ -39,7 +39,8 @@ class HookdCli : public ::testing::Test {
       return p;
     }
     std::smatch m;
-    EXPECT_TRUE(std::regex_match(*line, m, std::regex(R"(hookd listening on http://127\.0\.0\.1:(\d+))")))
+    EXPECT_TRUE(
+        std::regex_match(*line, m, std::regex(R"(hookd listening on http://127\.0\.0\.1:(\d+))")))
         << *line;
     port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
     return p;
@@ -83,7 +84,8 @@ TEST_F(HookdCli, ServesAndKeepsWebhooksAcrossRestart) {
 
 TEST_F(HookdCli, CreatedTokenAuthenticatesAndIsStoredHashed) {
   const auto tokens = (dir_ / "tokens").string();
-  auto created = run_command({HOOKD_BINARY, "token", "create", "--account", "acme", "--tokens", tokens});
+  auto created =
+      run_command({HOOKD_BINARY, "token", "create", "--account", "acme", "--tokens", tokens});
   ASSERT_EQ(created.exit_code, 0) << created.err;
   std::string token = created.out;
   while (!token.empty() && token.back() == '\n') token.pop_back();
@@ -134,9 +136,9 @@ TEST_F(HookdCli, HelpDescribesEveryFlag) {
 
   auto serve_help = run_command({HOOKD_BINARY, "serve", "--help"});
   EXPECT_EQ(serve_help.exit_code, 0);
-  for (const char* flag : {"--listen", "--data", "--threads", "--tokens", "--events", "--fsync",
-                           "HOOKD_LISTEN", "HOOKD_DATA", "HOOKD_THREADS", "HOOKD_TOKENS",
-                           "127.0.0.1:8080", "./var/hookd"}) {
+  for (const char* flag :
+       {"--listen", "--data", "--threads", "--tokens", "--events", "--fsync", "HOOKD_LISTEN",
+        "HOOKD_DATA", "HOOKD_THREADS", "HOOKD_TOKENS", "127.0.0.1:8080", "./var/hookd"}) {
     EXPECT_NE(serve_help.out.find(flag), std::string::npos) << flag;
   }
   auto token_help = run_command({HOOKD_BINARY, "token", "create", "--help"});
@@ -158,18 +160,18 @@ TEST_F(HookdCli, BadFlagsStopWithAMessageNamingThem) {
   EXPECT_EQ(threads.exit_code, 2);
   EXPECT_NE(threads.err.find("--threads"), std::string::npos) << threads.err;
 
-  auto tokens = run_command({HOOKD_BINARY, "serve", "--listen", "127.0.0.1:0", "--data",
-                             (dir_ / "data").string()},
-                            {"HOOKD_TOKENS=acme:tok,broken"});
+  auto tokens = run_command(
+      {HOOKD_BINARY, "serve", "--listen", "127.0.0.1:0", "--data", (dir_ / "data").string()},
+      {"HOOKD_TOKENS=acme:tok,broken"});
   EXPECT_EQ(tokens.exit_code, 1);
   EXPECT_NE(tokens.err.find("HOOKD_TOKENS entry 2"), std::string::npos) << tokens.err;
 }
 
 TEST_F(HookdCli, SecondServerOnSameDataFolderFailsClearly) {
   auto first = serve();
-  auto second = run_command({HOOKD_BINARY, "serve", "--listen", "127.0.0.1:0", "--data",
-                             (dir_ / "data").string()},
-                            {"HOOKD_TOKENS=default:tok_dev"});
+  auto second = run_command(
+      {HOOKD_BINARY, "serve", "--listen", "127.0.0.1:0", "--data", (dir_ / "data").string()},
+      {"HOOKD_TOKENS=default:tok_dev"});
   EXPECT_EQ(second.exit_code, 1);
   EXPECT_NE(second.err.find("lock"), std::string::npos) << second.err;
 }
