@@ -3,6 +3,7 @@
 #include <array>
 #include <cstring>
 #include <deque>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -649,6 +650,21 @@ void dispatcher::wake() {
       dispatcher_impl::release_due(this, s);
     });
   }
+}
+
+void dispatcher::sync() {
+  if (!started_ || stopped_) return;
+  std::vector<std::future<void>> done;
+  for (auto& sp : shards_) {
+    auto* s = sp.get();
+    auto promise = std::make_shared<std::promise<void>>();
+    done.push_back(promise->get_future());
+    net::post(s->ioc, [this, s, promise] {
+      dispatcher_impl::flush(this, s);
+      promise->set_value();
+    });
+  }
+  for (auto& f : done) f.wait();
 }
 
 void dispatcher::cancel_webhook(std::uint64_t webhook_id) {

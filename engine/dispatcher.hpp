@@ -91,6 +91,8 @@ class dispatcher {
   // Re-checks timers against the clock and refills from disk now (after a clock jump,
   // or in tests driving a manual clock).
   void wake();
+  // Returns once every worker has written the outcomes it handled so far.
+  void sync();
   // Cancels the webhook's pending deliveries (deleted or deactivated webhook).
   void cancel_webhook(std::uint64_t webhook_id);
   // Queues one delivery for an attempt now; `manual` marks an operator's retry.

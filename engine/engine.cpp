@@ -365,6 +365,9 @@ bool engine::wait_until(const std::function<bool(const engine_stats&)>& done,
     }
   }
   i.waiters.fetch_sub(1, std::memory_order_acq_rel);
+  lock.unlock();
+  // What the stats count is also written, so the delivery log agrees with them.
+  if (ok) i.workers->sync();
   return ok;
 }
 

@@ -158,7 +158,8 @@ class engine {
   void wake();
 
   // Blocks until `done(stats())` holds or `timeout` passes; re-checked after every
-  // attempt. Returns whether it held. For tests and tools that need a quiet point.
+  // attempt. When it held, the outcomes counted are also written, so delivery() and
+  // deliveries() show them. For tests and tools that need a quiet point.
   bool wait_until(const std::function<bool(const engine_stats&)>& done,
                   std::chrono::milliseconds timeout);
 

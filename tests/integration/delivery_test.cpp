@@ -1,5 +1,6 @@
 // The engine end to end: publish, match, deliver over real HTTP to local receivers,
 // log every attempt.
+#include <atomic>
 #include <map>
 #include <set>
 
@@ -333,6 +334,91 @@ TEST_F(Delivery, StopLeavesUndeliveredQueuedAndRestartDeliversWithSameIds) {
   std::set<std::string> second_ids;
   for (const auto& r : ok.requests()) second_ids.insert(r.header("webhook-id"));
   EXPECT_EQ(second_ids, first_ids);
+}
+
+}  // namespace
+}  // namespace hookd::test
+
+namespace hookd::test {
+namespace {
+
+using DeliveryRetries = engine_fixture;
+
+TEST_F(DeliveryRetries, ReceiverFailingKTimesGetsKPlusOneRequestsWithFreshSignatures) {
+  auto o = options();
+  // Whole seconds apart so each attempt's webhook-timestamp (unix seconds) differs.
+  o.retry_schedule = {std::chrono::milliseconds(1100), std::chrono::milliseconds(1100),
+                      std::chrono::milliseconds(1100)};
+  open(o);
+  receiver rx;
+  constexpr int k_failures = 2;
+  std::atomic<int> seen{0};
+  rx.set_responder([&](const received_request&) {
+    reply r;
+    r.status = seen.fetch_add(1) < k_failures ? 503 : 200;
+    return r;
+  });
+  const auto hook = create_webhook(rx.url());
+  publish();
+  rx.wait_for_requests(k_failures + 1);
+  settle();
+  const auto requests = rx.requests();
+  ASSERT_EQ(requests.size(), static_cast<std::size_t>(k_failures + 1));
+  std::set<std::string> timestamps;
+  std::set<std::string> signatures;
+  for (const auto& r : requests) {
+    EXPECT_EQ(r.header("webhook-id"), requests[0].header("webhook-id"));
+    EXPECT_EQ(r.body, requests[0].body);
+    EXPECT_TRUE(verify_standard_webhooks_signature(secret_of(hook), r.header("webhook-id"),
+                                                   r.header("webhook-timestamp"), r.body,
+                                                   r.header("webhook-signature")));
+    timestamps.insert(r.header("webhook-timestamp"));
+    signatures.insert(r.header("webhook-signature"));
+  }
+  EXPECT_EQ(timestamps.size(), requests.size());
+  EXPECT_EQ(signatures.size(), requests.size());
+  auto d = engine_->delivery("acme", requests[0].header("webhook-id")).value();
+  EXPECT_EQ(d.status, "succeeded");
+  EXPECT_EQ(d.attempts.size(), static_cast<std::size_t>(k_failures + 1));
+}
+
+TEST_F(DeliveryRetries, FailingOriginDoesNotDelayAHealthyOne) {
+  auto o = options();
+  o.http.attempt_timeout = std::chrono::seconds(3);
+  o.retry_schedule = {std::chrono::seconds(60)};
+  o.threads = 1;  // both origins share one worker
+  open(o);
+  receiver stuck;
+  stuck.set_responder([](const received_request&) {
+    reply r;
+    r.never_answer = true;
+    return r;
+  });
+  receiver healthy;
+  create_webhook(stuck.url(), "POST", "acme", "customer_created");
+  create_webhook(healthy.url(), "POST", "acme", "outbound_message");
+  constexpr std::size_t k_n = 300;
+  const auto started = std::chrono::steady_clock::now();
+  for (std::size_t i = 0; i < k_n; ++i) {
+    publish(R"({"n": 1})", "customer_created");
+    publish(R"({"n": 1})", "outbound_message");
+  }
+  healthy.wait_for_requests(k_n);
+  const auto healthy_done = std::chrono::steady_clock::now() - started;
+  const auto healthy_ms = std::chrono::duration_cast<std::chrono::milliseconds>(healthy_done);
+  // The stuck origin holds at most its connection limit of requests; the rest wait
+  // in its own queue, not in front of the healthy origin's deliveries.
+  EXPECT_LE(stuck.request_count(), o.http.connections_per_origin);
+  EXPECT_LT(healthy_ms, o.http.attempt_timeout)
+      << "the healthy receiver waited for the stuck one's timeouts";
+  RecordProperty("healthy_origin_300_deliveries_ms", std::to_string(healthy_ms.count()));
+  // The stuck origin's first requests time out and its concurrency shrinks.
+  ASSERT_TRUE(engine_->wait_until([](const auto& s) { return s.backoff_events >= 1; },
+                                  std::chrono::seconds(20)));
+  const auto stuck_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
+  RecordProperty("stuck_origin_first_backoff_ms", std::to_string(stuck_ms.count()));
+  EXPECT_GE(stuck_ms, o.http.attempt_timeout);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 
@@ -21,11 +22,11 @@ namespace json = boost::json;
 
 class HookdProcess : public ::testing::Test {
  protected:
-  std::unique_ptr<child_process> serve() {
+  std::unique_ptr<child_process> serve(const std::string& schedule = "50ms") {
     std::vector<std::string> argv = {HOOKD_BINARY,       "serve",  "--listen",
                                      "127.0.0.1:0",      "--data", (dir_ / "data").string(),
                                      "--threads",        "2",      "--allow-private-targets",
-                                     "--retry-schedule", "50ms"};
+                                     "--retry-schedule", schedule};
     auto p = std::make_unique<child_process>(
         argv, std::vector<std::string>{"HOOKD_TOKENS=acme:tok"}, (dir_ / "stderr.log").string());
     auto line = p->read_line();
@@ -99,6 +100,58 @@ TEST_F(HookdProcess, KillNineLosesNoAcceptedEvent) {
   EXPECT_EQ(payloads.size(), k_n);
   second->signal(SIGTERM);
   EXPECT_EQ(second->wait(), 0);
+}
+
+TEST_F(HookdProcess, PendingRetriesSurviveKillNineWithTheirDueTimes) {
+  receiver rx;
+  rx.set_responder([](const received_request&) {
+    reply r;
+    r.status = 500;
+    return r;
+  });
+  auto first = serve("1h");
+  auto created =
+      call("POST", "/api/v1/webhooks",
+           R"({"webhook": {"name": "later", "active": true, "settings": {"customer_created": true},
+                          "url": ")" +
+               rx.url() + R"(", "http_method": "POST"}})");
+  ASSERT_EQ(created.status, 201u);
+  const std::string hook = std::to_string(json::parse(created.body).at("id").to_number<int>());
+  constexpr std::size_t k_n = 3;
+  for (std::size_t i = 0; i < k_n; ++i) {
+    ASSERT_EQ(
+        call("POST", "/api/v1/events", R"({"event": {"type": "customer_created", "payload": {}}})")
+            .status,
+        202u);
+  }
+  rx.wait_for_requests(k_n);
+  // Read the log until all three failed attempts are written (bounded; each read is a
+  // real request, no sleeping).
+  std::map<std::string, std::string> due_before;
+  for (int tries = 0; tries < 5000 && due_before.size() < k_n; ++tries) {
+    due_before.clear();
+    auto list = json::parse(call("GET", "/api/v1/webhooks/" + hook + "/deliveries").body);
+    for (const auto& d : list.at("deliveries").as_array()) {
+      if (d.at("attempt_count").to_number<int>() == 1 && d.at("status").as_string() == "pending") {
+        due_before[std::string(d.at("uuid").as_string())] =
+            std::string(d.at("next_attempt_at").as_string());
+      }
+    }
+  }
+  ASSERT_EQ(due_before.size(), k_n);
+
+  first->signal(SIGKILL);
+  first->wait();
+  auto second = serve("1h");
+  auto list = json::parse(call("GET", "/api/v1/webhooks/" + hook + "/deliveries").body);
+  std::map<std::string, std::string> due_after;
+  for (const auto& d : list.at("deliveries").as_array()) {
+    EXPECT_EQ(d.at("status").as_string(), "pending");
+    due_after[std::string(d.at("uuid").as_string())] =
+        std::string(d.at("next_attempt_at").as_string());
+  }
+  EXPECT_EQ(due_after, due_before);
+  EXPECT_EQ(rx.request_count(), k_n) << "a retry due in an hour went out after the restart";
 }
 
 TEST_F(HookdProcess, EventsApiPublishesAndDeliveriesApiShowsTheOutcome) {
