@@ -693,8 +693,8 @@ void dispatcher::stop(std::chrono::milliseconds drain) {
     net::post(s->ioc, [this, s, drain] { dispatcher_impl::begin_stop(this, s, drain); });
   }
   if (!started_) {
-    // Never started: run each worker here until its stop completes.
-    for (auto& s : shards_) s->ioc.run();
+    // Never started: nothing ran, and what was handed over stays queued on disk. The
+    // io_contexts drop the queued handlers unrun when they are destroyed.
     return;
   }
   for (auto& s : shards_) {
