@@ -24,6 +24,7 @@ struct response {
   unsigned status = 200;
   std::string body;   // JSON, or empty (204)
   std::string allow;  // the Allow header of a 405
+  std::string content_type = "application/json";
 };
 
 class router {
@@ -40,6 +41,7 @@ class router {
 
  private:
   response events(const request& req, const std::string& account) const;
+  response metrics() const;
   response deliveries(const request& req, const std::string& account, std::string_view rest) const;
 
   engine::engine& engine_;

@@ -171,7 +171,7 @@ void server::impl::closed(std::shared_ptr<connection> c) {
 net::awaitable<bool> server::impl::write(std::shared_ptr<connection> c,
                                          http::response<http::string_body> res) {
   res.set(http::field::server, engine::k_user_agent);
-  if (res.result() != http::status::no_content) {
+  if (res.result() != http::status::no_content && res[http::field::content_type].empty()) {
     res.set(http::field::content_type, "application/json");
   }
   res.prepare_payload();
@@ -265,6 +265,7 @@ net::awaitable<void> server::impl::serve(std::shared_ptr<connection> c) {
     http::response<http::string_body> res{static_cast<http::status>(out.status), version};
     res.body() = out.body;
     if (!out.allow.empty()) res.set(http::field::allow, out.allow);
+    if (out.status != 204) res.set(http::field::content_type, out.content_type);
     const bool keep_alive = req.keep_alive() && !stopping;
     res.keep_alive(keep_alive);
     if (!co_await write(c, std::move(res)) || !keep_alive) break;

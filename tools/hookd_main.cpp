@@ -72,6 +72,8 @@ Options:
                        (env HOOKD_RETRY_SCHEDULE, default 10s,30s,3m,30m)
   --retry-jitter F     relative jitter of each delay, 0 turns it off
                        (env HOOKD_RETRY_JITTER, default 0.1)
+  --max-retry-after S  longest wait a receiver's Retry-After (429, 503) can ask for,
+                       in seconds (env HOOKD_MAX_RETRY_AFTER_S, default 3600)
   --ca-file FILE       extra PEM CA certificates to trust for https receivers,
                        besides the system store (env HOOKD_CA_FILE, default none)
   --help               show this help
@@ -179,11 +181,12 @@ std::optional<std::pair<std::string, std::uint16_t>> parse_listen(const std::str
 }
 
 int serve(const std::vector<std::string>& args) {
-  auto f = parse_flags(args,
-                       {"listen", "data", "threads", "tokens", "events", "allow-cidr",
-                        "connect-timeout", "attempt-timeout", "connections-per-origin",
-                        "max-in-flight", "retry-schedule", "retry-jitter", "ca-file"},
-                       {"fsync", "allow-private-targets"});
+  auto f =
+      parse_flags(args,
+                  {"listen", "data", "threads", "tokens", "events", "allow-cidr", "connect-timeout",
+                   "attempt-timeout", "connections-per-origin", "max-in-flight", "retry-schedule",
+                   "retry-jitter", "ca-file", "max-retry-after"},
+                  {"fsync", "allow-private-targets"});
   if (f.help) {
     std::cout << k_serve_help;
     return 0;
@@ -271,8 +274,10 @@ int serve(const std::vector<std::string>& args) {
   auto connect_ms = number("connect-timeout", "HOOKD_CONNECT_TIMEOUT_MS", 5000, 1, 600'000);
   auto attempt_ms = number("attempt-timeout", "HOOKD_ATTEMPT_TIMEOUT_MS", 15000, 1, 3'600'000);
   auto per_origin = number("connections-per-origin", "HOOKD_CONNECTIONS_PER_ORIGIN", 32, 1, 10'000);
+  auto retry_after_s = number("max-retry-after", "HOOKD_MAX_RETRY_AFTER_S", 3600, 0, 7 * 86400);
   auto in_flight = number("max-in-flight", "HOOKD_MAX_IN_FLIGHT", 4096, 1, 1'000'000);
-  if (!connect_ms || !attempt_ms || !per_origin || !in_flight) return 2;
+  if (!connect_ms || !attempt_ms || !per_origin || !in_flight || !retry_after_s) return 2;
+  options.max_retry_after = std::chrono::seconds(*retry_after_s);
   options.http.connect_timeout = std::chrono::milliseconds(*connect_ms);
   options.http.attempt_timeout = std::chrono::milliseconds(*attempt_ms);
   options.http.connections_per_origin = *per_origin;

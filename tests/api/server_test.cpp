@@ -58,6 +58,21 @@ TEST_F(AdminApi, CreateSonarExampleReturnsFlatObject) {
   }
 }
 
+TEST_F(AdminApi, MetricsAreInPrometheusTextFormatWithoutToken) {
+  // No webhook subscribes to the type, so nothing is sent anywhere.
+  auto published =
+      call("POST", "/api/v1/events", R"({"event": {"type": "outbound_message", "payload": {}}})");
+  ASSERT_EQ(published.status, 202u) << published.body;
+  auto r = call("GET", "/metrics", {}, "");
+  ASSERT_EQ(r.status, 200u);
+  EXPECT_TRUE(r.header("content-type").starts_with("text/plain")) << r.header("content-type");
+  EXPECT_NE(
+      r.body.find("# TYPE hookd_events_published_total counter\nhookd_events_published_total 1\n"),
+      std::string::npos)
+      << r.body;
+  EXPECT_NE(r.body.find("hookd_deliveries_created_total 0\n"), std::string::npos) << r.body;
+}
+
 TEST_F(AdminApi, MissingOrUnknownTokenIs401) {
   expect_error(call("GET", "/api/v1/webhooks", {}, ""), 401, "unauthorized");
   expect_error(call("GET", "/api/v1/webhooks", {}, "tok_nope"), 401, "unauthorized");

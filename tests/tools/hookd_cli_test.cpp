@@ -136,9 +136,29 @@ TEST_F(HookdCli, HelpDescribesEveryFlag) {
 
   auto serve_help = run_command({HOOKD_BINARY, "serve", "--help"});
   EXPECT_EQ(serve_help.exit_code, 0);
-  for (const char* flag :
-       {"--listen", "--data", "--threads", "--tokens", "--events", "--fsync", "HOOKD_LISTEN",
-        "HOOKD_DATA", "HOOKD_THREADS", "HOOKD_TOKENS", "127.0.0.1:8080", "./var/hookd"}) {
+  for (const char* flag : {"--listen",
+                           "--data",
+                           "--threads",
+                           "--tokens",
+                           "--events",
+                           "--fsync",
+                           "--allow-private-targets",
+                           "--allow-cidr",
+                           "--connect-timeout",
+                           "--attempt-timeout",
+                           "--connections-per-origin",
+                           "--max-in-flight",
+                           "--retry-schedule",
+                           "--retry-jitter",
+                           "--max-retry-after",
+                           "--ca-file",
+                           "HOOKD_LISTEN",
+                           "HOOKD_DATA",
+                           "HOOKD_THREADS",
+                           "HOOKD_TOKENS",
+                           "127.0.0.1:8080",
+                           "./var/hookd",
+                           "10s,30s,3m,30m"}) {
     EXPECT_NE(serve_help.out.find(flag), std::string::npos) << flag;
   }
   auto token_help = run_command({HOOKD_BINARY, "token", "create", "--help"});
