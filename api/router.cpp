@@ -190,16 +190,16 @@ response router::handle(const request& req) const {
     return json_response(200, json::object{{"status", "ok"}});
   }
 
-  if (path == "/metrics") {
-    if (req.method != "GET") return method_not_allowed(req.method, "GET");
-    return metrics();
-  }
-
   auto account = tokens_.authenticate(req.token);
   if (!account) {
     return error(401, "unauthorized",
                  req.token.empty() ? "the X-Token header is required"
                                    : "the X-Token header does not name a valid token");
+  }
+
+  if (path == "/metrics") {
+    if (req.method != "GET") return method_not_allowed(req.method, "GET");
+    return metrics();
   }
 
   if (path == "/api/v1/events" || path == "/api/v1/events/") {
@@ -328,7 +328,8 @@ response router::handle(const request& req) const {
 }
 
 response router::metrics() const {
-  // Prometheus text format. Process-wide counters only: no account's data.
+  // Prometheus text format, for any valid token: process-wide counters only, no
+  // account's data.
   const auto s = engine_.stats();
   std::string out;
   auto counter = [&](std::string_view name, std::string_view help, std::uint64_t value) {

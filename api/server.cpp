@@ -140,7 +140,10 @@ net::awaitable<void> server::impl::accept_loop() {
     auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(ioc), k_tuple);
     if (ec) {
       if (stopping || ec == net::error::operation_aborted) break;
+      // Out of file descriptors and the like: pause instead of spinning.
       engine::log::warn("accept failed", {{"error", ec.message()}});
+      net::steady_timer pause(control, std::chrono::milliseconds(100));
+      co_await pause.async_wait(k_tuple);
       continue;
     }
     boost::system::error_code ignored;
@@ -250,14 +253,21 @@ net::awaitable<void> server::impl::serve(std::shared_ptr<connection> c) {
     }
 
     const auto& req = parser.get();
-    const response out = routes.handle({
-        .method = req.method_string(),
-        .target = req.target(),
-        .content_type = req[http::field::content_type],
-        .token = req["X-Token"],
-        .body = req.body(),
-        .idempotency_key = req["Idempotency-Key"],
-    });
+    response out;
+    try {
+      out = routes.handle({
+          .method = req.method_string(),
+          .target = req.target(),
+          .content_type = req[http::field::content_type],
+          .token = req["X-Token"],
+          .body = req.body(),
+          .idempotency_key = req["Idempotency-Key"],
+      });
+    } catch (const std::exception& e) {
+      // A bug or memory exhaustion: answer 500 and keep serving.
+      engine::log::error("request handler failed", {{"error", e.what()}});
+      out = router::error(500, "internal", "internal error");
+    }
     if (out.status >= 500) {
       engine::log::warn("request failed", {{"method", std::string(req.method_string())},
                                            {"status", std::to_string(out.status)}});

@@ -87,7 +87,8 @@ struct dispatcher::shard {
         count(count),
         limit(limit),
         wake_timer(ioc),
-        refill_timer(ioc) {}
+        refill_timer(ioc),
+        write_retry_timer(ioc) {}
 
   net::io_context ioc;
   net::executor_work_guard<net::io_context::executor_type> guard;
@@ -107,6 +108,9 @@ struct dispatcher::shard {
   std::multimap<std::int64_t, delivery_job> timeline;
   net::steady_timer wake_timer;
   net::steady_timer refill_timer;
+  net::steady_timer write_retry_timer;
+  bool write_retry_armed = false;
+  std::chrono::milliseconds write_backoff{0};
   // Every delivery this worker holds (timeline, origin queues, running), so a refill
   // from disk never loads one twice.
   std::unordered_set<delivery_id, id_hash> known;
@@ -132,16 +136,33 @@ struct dispatcher_impl {
 
   // ---- writing outcomes ----------------------------------------------------
 
-  static void flush(self d, shard* s) {
+  // Writes the outcomes gathered so far. Returns false when RocksDB refused them: the
+  // batch is kept and written again with backoff, since memory has already moved on
+  // (a dropped batch would strand deliveries or deliver them twice).
+  static bool flush(self d, shard* s) {
     s->flush_posted = false;
-    if (s->writes->empty()) return;
+    if (s->writes->empty()) return true;
+    if (s->write_retry_armed) return false;  // a retry is scheduled; keep gathering
     const std::size_t n = s->writes->count();
     if (auto r = d->deps_.queue->commit(*s->writes); !r) {
-      // The deliveries keep their due entries, so they go out again after a restart.
-      log::error("writing delivery outcomes failed",
-                 {{"count", std::to_string(n)}, {"error", r.error().message()}});
+      d->stats_.write_failures.fetch_add(1, std::memory_order_relaxed);
+      s->write_backoff = std::min(std::max(s->write_backoff * 2, std::chrono::milliseconds(50)),
+                                  std::chrono::milliseconds(5000));
+      log::error("writing delivery outcomes failed; retrying",
+                 {{"count", std::to_string(n)},
+                  {"error", r.error().message()},
+                  {"retry_in_ms", std::to_string(s->write_backoff.count())}});
+      s->write_retry_armed = true;
+      s->write_retry_timer.expires_after(s->write_backoff);
+      s->write_retry_timer.async_wait([d, s](boost::system::error_code ec) {
+        s->write_retry_armed = false;
+        if (!ec) flush(d, s);  // cancelled only by finish(), which writes itself
+      });
+      return false;
     }
+    s->write_backoff = std::chrono::milliseconds(0);
     d->stats_.write_batches.fetch_add(1, std::memory_order_relaxed);
+    return true;
   }
 
   static void record(self d, shard* s, const store::delivery_record& after,
@@ -219,13 +240,22 @@ struct dispatcher_impl {
   static void start(self d, shard* s, origin_state* o, delivery_job job) {
     ++o->in_flight;
     ++s->running;
-    net::co_spawn(s->ioc, attempt(d, s, o, std::move(job)), [d, s, o](std::exception_ptr e) {
+    const delivery_id id = job.record.id;
+    net::co_spawn(s->ioc, attempt(d, s, o, std::move(job)), [d, s, o, id](std::exception_ptr e) {
       if (e) {
+        // A bug, or memory exhaustion: log it and let the delivery go back to disk,
+        // where the next refill (or restart) finds it.
+        std::string what = "unknown exception";
         try {
           std::rethrow_exception(e);
         } catch (const std::exception& ex) {
-          log::error("delivery attempt crashed", {{"error", ex.what()}});
+          what = ex.what();
+        } catch (...) {
         }
+        log::error("delivery attempt crashed", {{"delivery", format_uuid(id)}, {"error", what}});
+        s->known.erase(id);
+        std::lock_guard lock(s->in_flight_mutex);
+        s->in_flight_ids.erase(id);
       }
       --o->in_flight;
       --s->running;
@@ -278,7 +308,13 @@ struct dispatcher_impl {
       body = delivery_body(event.payload, uuid, event.type);
       signed_content = body;
     } else {
-      const std::string query = delivery_query(uuid, event.type, event.query);
+      // The query form is prepared at publish only when a GET/DELETE webhook matched;
+      // this one may have changed its method since.
+      std::string payload_query = event.query;
+      if (payload_query.empty()) {
+        if (auto q = check_payload(event.payload, true)) payload_query = std::move(*q);
+      }
+      const std::string query = delivery_query(uuid, event.type, payload_query);
       url = url_with_query(target->url, query);
       signed_content = std::string_view(url).substr(url.size() - query.size());
     }
@@ -334,13 +370,15 @@ struct dispatcher_impl {
         d->stats_.backoff_events.fetch_add(1, std::memory_order_relaxed);
       }
       std::optional<retry_policy::duration> delay;
-      if (outcome.status == 410) {
+      const auto current = d->deps_.snapshot()->find(job.record.webhook_id);
+      if (outcome.status == 410 && current && current->url == target->url) {
         // Gone: the receiver asks us to stop. Disable the webhook; its other pending
         // deliveries are cancelled with it.
+        // (Not when the URL changed while the request was out: the 410 is the old one's.)
         after.status = delivery_status::cancelled;
         d->deps_.disable_webhook(job.record.webhook_id, "the receiver answered 410 Gone at " +
                                                             format_rfc3339(finished_ms));
-      } else if (!job.manual) {
+      } else if (!job.last_chance) {
         const retry_policy& policy = target->policy ? *target->policy : d->options_.policy;
         delay = policy.next_delay(a.number, *d->deps_.random);
         if (delay && (outcome.status == 429 || outcome.status == 503) &&
@@ -368,7 +406,7 @@ struct dispatcher_impl {
     }
     record(d, s, after, job.record.next_attempt_at_ms, &a);
     if (after.status == delivery_status::pending) {
-      accept(d, s, delivery_job{after, job.event, false});
+      accept(d, s, delivery_job{after, job.event});
     }
   }
 
@@ -401,7 +439,8 @@ struct dispatcher_impl {
   // Loads due entries of this worker from disk up to now + window.
   static void refill(self d, shard* s) {
     if (s->stopping) return;
-    flush(d, s);  // disk must reflect every outcome this worker has seen
+    // Disk must reflect every outcome this worker has seen before it is read back.
+    if (!flush(d, s)) return;
     const std::int64_t bound = now_ms(d) + d->options_.window.count();
     std::vector<std::pair<due_key, std::uint64_t>> entries;
     auto scanned = d->deps_.queue->scan_due(
@@ -427,9 +466,12 @@ struct dispatcher_impl {
                    {{"delivery", format_uuid(key.id)}, {"error", rec.error().message()}});
         continue;
       }
+      if (rec->status != delivery_status::pending && rec->status != delivery_status::in_flight) {
+        continue;  // a stale due entry: the delivery is already done
+      }
       auto ev = load_event(d, events, rec->account, rec->event_id);
       if (!ev) continue;
-      delivery_job job{std::move(*rec), std::move(ev), false};
+      delivery_job job{std::move(*rec), std::move(ev)};
       // Past the cursor now, so accept() keeps it on the timeline.
       s->cursor = std::max(s->cursor, successor(key));
       accept(d, s, std::move(job));
@@ -505,7 +547,7 @@ struct dispatcher_impl {
     }
     for (const auto& rec : *pending) {
       if (s->known.contains(rec.id)) continue;  // running: its completion cancels it
-      cancel(d, s, delivery_job{rec, nullptr, false});
+      cancel(d, s, delivery_job{rec, nullptr});
     }
     arm(d, s);
   }
@@ -537,14 +579,23 @@ struct dispatcher_impl {
     after.next_attempt_at_ms = now_ms(d);
     after.updated_at_ms = after.next_attempt_at_ms;
     record(d, s, after, was_due ? rec->next_attempt_at_ms : 0, nullptr);
-    enqueue(d, s, delivery_job{after, std::move(ev), manual});
+    // A pending delivery keeps its schedule; one that had ended gets one attempt.
+    enqueue(d, s, delivery_job{after, std::move(ev), manual, !was_due});
   }
 
   // ---- stopping ----------------------------------------------------------------
 
   static void finish(self d, shard* s) {
     if (s->drain_timer) s->drain_timer->cancel();
-    flush(d, s);
+    s->write_retry_timer.cancel();
+    s->write_retry_armed = false;
+    if (!flush(d, s)) {
+      // Last try failed: these outcomes are lost, not the deliveries; their due
+      // entries stay, so they go out again after the restart.
+      s->write_retry_timer.cancel();
+      log::error("stopping with unwritten delivery outcomes",
+                 {{"count", std::to_string(s->writes->count())}});
+    }
     s->client->close_all();
     s->guard.reset();
   }
@@ -572,9 +623,12 @@ struct dispatcher_impl {
 
 dispatcher::dispatcher(dependencies deps, dispatcher_options options)
     : deps_(std::move(deps)), options_(std::move(options)) {
+  // From the CSPRNG whatever random source was injected: a seeded test source would
+  // give a restarted process its predecessor's id, and it would skip that one's work.
+  crypto_random csprng;
   while (boot_id_ == 0 || boot_id_ == UINT64_MAX) {
     std::array<std::byte, 8> bytes{};
-    deps_.random->fill(bytes);
+    csprng.fill(bytes);
     std::memcpy(&boot_id_, bytes.data(), bytes.size());
   }
   unsigned threads = options_.threads;
@@ -608,7 +662,7 @@ bool dispatcher::in_flight(std::uint64_t webhook_id, const store::delivery_id& i
 }
 
 void dispatcher::start() {
-  if (started_.exchange(true)) return;
+  if (stopped_ || started_.exchange(true)) return;
   for (auto& sp : shards_) {
     auto* s = sp.get();
     // Recovery: whatever was pending or in flight at the last stop or crash is due
@@ -664,7 +718,12 @@ void dispatcher::sync() {
       promise->set_value();
     });
   }
-  for (auto& f : done) f.wait();
+  for (auto& f : done) {
+    // A stop racing this call ends the workers before they run the handler.
+    while (f.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
+      if (stopped_) return;
+    }
+  }
 }
 
 void dispatcher::cancel_webhook(std::uint64_t webhook_id) {

@@ -40,7 +40,9 @@ struct event_data {
 struct delivery_job {
   store::delivery_record record;  // as stored: its due entry is at record.next_attempt_at_ms
   std::shared_ptr<const event_data> event;
-  bool manual = false;  // one attempt asked for by an operator
+  bool manual = false;       // an attempt asked for by an operator
+  bool last_chance = false;  // one attempt only: a failure ends as `failed` (repair of a
+                             // delivery that had already failed or been cancelled)
 };
 
 struct dispatcher_stats {
@@ -51,6 +53,7 @@ struct dispatcher_stats {
   std::atomic<std::uint64_t> cancelled{0};
   std::atomic<std::uint64_t> write_batches{0};
   std::atomic<std::uint64_t> backoff_events{0};  // times an origin's concurrency was halved
+  std::atomic<std::uint64_t> write_failures{0};  // outcome batches RocksDB refused (retried)
 };
 
 struct dispatcher_options {

@@ -1,6 +1,7 @@
 #include "engine/http_client.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <charconv>
 #include <cstring>
@@ -12,6 +13,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include <netdb.h>
+#include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
@@ -19,10 +22,12 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_range.hpp>
@@ -79,13 +84,17 @@ address_bytes to_bytes(const net::ip::address& a) {
 }
 
 bool is_non_public_v4(std::uint8_t a, std::uint8_t b, std::uint8_t c) noexcept {
-  if (a == 0 || a == 10 || a == 127) return true;  // "this network", RFC 1918, loopback
-  if (a == 100 && (b & 0xc0) == 64) return true;   // 100.64/10 CGNAT
-  if (a == 169 && b == 254) return true;           // link-local
-  if (a == 172 && (b & 0xf0) == 16) return true;   // 172.16/12
-  if (a == 192 && b == 0 && c == 0) return true;   // 192.0.0/24 IETF protocol assignments
-  if (a == 192 && b == 168) return true;           // 192.168/16
-  if (a == 198 && (b & 0xfe) == 18) return true;   // 198.18/15 benchmarking
+  if (a == 0 || a == 10 || a == 127) return true;    // "this network", RFC 1918, loopback
+  if (a == 100 && (b & 0xc0) == 64) return true;     // 100.64/10 CGNAT
+  if (a == 169 && b == 254) return true;             // link-local
+  if (a == 172 && (b & 0xf0) == 16) return true;     // 172.16/12
+  if (a == 192 && b == 0 && c == 0) return true;     // 192.0.0/24 IETF protocol assignments
+  if (a == 192 && b == 0 && c == 2) return true;     // 192.0.2/24 TEST-NET-1
+  if (a == 192 && b == 88 && c == 99) return true;   // 192.88.99/24 6to4 relay anycast
+  if (a == 198 && b == 51 && c == 100) return true;  // 198.51.100/24 TEST-NET-2
+  if (a == 203 && b == 0 && c == 113) return true;   // 203.0.113/24 TEST-NET-3
+  if (a == 192 && b == 168) return true;             // 192.168/16
+  if (a == 198 && (b & 0xfe) == 18) return true;     // 198.18/15 benchmarking
   return a >= 224;  // 224/4 multicast, 240/4 reserved, 255.255.255.255 broadcast
 }
 
@@ -242,7 +251,10 @@ struct state : std::enable_shared_from_this<state> {
   bool sweeping = false;
   bool closed = false;
   std::uint64_t generation = 0;
-  http_client_stats stats;
+  // Read by other threads (metrics), written by the worker.
+  std::atomic<std::uint64_t> connections_opened{0};
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> stale_retries{0};
 };
 
 waiter::waiter(state& s, pool& p) : owner(s), where(p), timer(s.executor) {}
@@ -580,6 +592,20 @@ std::string tls_failure(const error_code& ec, SSL* ssl, const origin& o) {
   return m;
 }
 
+// Threads for blocking getaddrinfo calls, shared by every client of the process.
+net::thread_pool& dns_pool() {
+  static net::thread_pool pool(4);
+  return pool;
+}
+
+struct dns_lookup {
+  explicit dns_lookup(const net::any_io_executor& executor) : timer(executor) {}
+  net::steady_timer timer;  // the deadline; cancelled when the answer arrives
+  std::vector<net::ip::address> addresses;
+  int error = 0;  // getaddrinfo's result
+  bool done = false;
+};
+
 struct resolved {
   std::vector<net::ip::address> addresses;
   http_outcome failure;  // error none when addresses were found
@@ -592,27 +618,56 @@ net::awaitable<resolved> resolve(std::shared_ptr<state> s, std::string host, tim
     r.addresses = it->second.addresses;
     co_return r;
   }
-  // The resolver cannot take a deadline; a timer cancels it instead. Both handler
-  // and frame share the resolver, so either may finish first.
-  auto resolver = std::make_shared<tcp::resolver>(s->executor);
-  net::steady_timer timer(s->executor, deadline);
-  timer.async_wait([resolver](error_code ec) {
-    if (!ec) resolver->cancel();
+  // getaddrinfo blocks, and Asio's resolver runs it on one thread per io_context, where
+  // one slow name server would hold up every other lookup of the worker and outlive
+  // the attempt's deadline. Lookups run on a small shared pool instead, and the
+  // attempt stops waiting at its deadline; a late answer is dropped.
+  auto lookup = std::make_shared<dns_lookup>(s->executor);
+  lookup->timer.expires_at(deadline);
+  net::post(dns_pool(), [lookup, host, executor = s->executor] {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_ADDRCONFIG;
+    addrinfo* found = nullptr;
+    const int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &found);
+    std::vector<net::ip::address> addresses;
+    for (addrinfo* a = found; rc == 0 && a; a = a->ai_next) {
+      if (a->ai_family == AF_INET) {
+        const auto* in = reinterpret_cast<const sockaddr_in*>(a->ai_addr);
+        net::ip::address_v4::bytes_type b;
+        std::memcpy(b.data(), &in->sin_addr, b.size());
+        addresses.emplace_back(net::ip::address_v4(b));
+      } else if (a->ai_family == AF_INET6) {
+        const auto* in6 = reinterpret_cast<const sockaddr_in6*>(a->ai_addr);
+        net::ip::address_v6::bytes_type b;
+        std::memcpy(b.data(), &in6->sin6_addr, b.size());
+        addresses.emplace_back(net::ip::address_v6(b, in6->sin6_scope_id));
+      }
+    }
+    if (found) ::freeaddrinfo(found);
+    net::post(executor, [lookup, rc, addresses = std::move(addresses)]() mutable {
+      lookup->error = rc;
+      lookup->addresses = std::move(addresses);
+      lookup->done = true;
+      lookup->timer.cancel();
+    });
   });
-  auto [ec, results] = co_await resolver->async_resolve(host, "", k_tuple);
-  timer.cancel();
-  if (ec == net::error::operation_aborted && clock_type::now() >= deadline) {
+  // Runs on the worker's only thread, so the answer cannot arrive before this wait.
+  co_await lookup->timer.async_wait(k_tuple);
+  if (!lookup->done) {
     r.failure =
         failed(error_kind::timeout, "DNS lookup of " + host + " timed out after " + millis(budget));
     co_return r;
   }
-  if (ec || results.empty()) {
-    r.failure = failed(error_kind::dns, "DNS lookup of " + host + " failed: " +
-                                            (ec ? ec.message() : std::string("no addresses")));
+  if (lookup->error != 0 || lookup->addresses.empty()) {
+    r.failure =
+        failed(error_kind::dns, "DNS lookup of " + host + " failed: " +
+                                    (lookup->error != 0 ? std::string(gai_strerror(lookup->error))
+                                                        : std::string("no addresses")));
     co_return r;
   }
-  for (const auto& entry : results) {
-    const auto a = entry.endpoint().address();
+  for (const auto& a : lookup->addresses) {
     if (std::find(r.addresses.begin(), r.addresses.end(), a) == r.addresses.end()) {
       r.addresses.push_back(a);
     }
@@ -675,7 +730,7 @@ net::awaitable<opened> open_connection(std::shared_ptr<state> s, origin o,
       last_failure = "connect to " + o.name + " (" + address.to_string() + "): " + ec.message();
       continue;
     }
-    ++s->stats.connections_opened;
+    s->connections_opened.fetch_add(1, std::memory_order_relaxed);
     error_code ignored;
     stream.socket().set_option(tcp::no_delay(true), ignored);  // requests are written whole
     if (!c->tls) {
@@ -885,7 +940,7 @@ net::awaitable<http_outcome> attempt(std::shared_ptr<state> s, http_request requ
     // Not after close_all(): a request cut on purpose is not sent again.
     if (done.stale && tries == 0 && !s->closed && s->generation == generation_at_start) {
       // The dropped connection's slot carries over to its replacement.
-      ++s->stats.stale_retries;
+      s->stale_retries.fetch_add(1, std::memory_order_relaxed);
       log::write(log::level::debug, "stale keep-alive connection replaced",
                  {{"origin", p.where.name}, {"error", done.outcome.message}});
       reused = false;
@@ -904,7 +959,7 @@ net::awaitable<http_outcome> attempt(std::shared_ptr<state> s, http_request requ
 
 net::awaitable<http_outcome> run(std::shared_ptr<state> s, http_request request) {
   const auto start = clock_type::now();
-  ++s->stats.requests;
+  s->requests.fetch_add(1, std::memory_order_relaxed);
   http_outcome out = co_await attempt(s, request, start + s->options.attempt_timeout);
   out.duration = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - start);
   co_return out;
@@ -975,10 +1030,18 @@ bool is_non_public_address(const std::array<std::uint8_t, 16>& a) noexcept {
   if (starts_with(a, {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0})) {
     return is_non_public_v4(a[12], a[13], a[14]);
   }
+  // IPv4-translated (::ffff:0:0:0/96) and local-use NAT64 (64:ff9b:1::/48).
+  if (starts_with(a, {0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0})) {
+    return is_non_public_v4(a[12], a[13], a[14]);
+  }
+  if (starts_with(a, {0, 0x64, 0xff, 0x9b, 0, 1})) return true;
   if (starts_with(a, {0x20, 0x02})) return is_non_public_v4(a[2], a[3], a[4]);
-  if ((a[0] & 0xfe) == 0xfc) return true;                  // fc00::/7 unique local
-  if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) return true;  // fe80::/10 link-local
-  return a[0] == 0xff;                                     // ff00::/8 multicast
+  if (starts_with(a, {0x01, 0, 0, 0, 0, 0, 0, 0})) return true;  // 100::/64 discard
+  if (starts_with(a, {0x20, 0x01, 0x0d, 0xb8})) return true;     // 2001:db8::/32 documentation
+  if (a[0] == 0xfe && (a[1] & 0xc0) == 0xc0) return true;        // fec0::/10 site-local
+  if ((a[0] & 0xfe) == 0xfc) return true;                        // fc00::/7 unique local
+  if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) return true;        // fe80::/10 link-local
+  return a[0] == 0xff;                                           // ff00::/8 multicast
 }
 
 struct http_client::impl {
@@ -1016,6 +1079,11 @@ boost::asio::awaitable<http_outcome> http_client::send(http_request request) {
 
 void http_client::close_all() { impl_->s->close_all(); }
 
-http_client_stats http_client::stats() const noexcept { return impl_->s->stats; }
+http_client_stats http_client::stats() const noexcept {
+  const auto& s = *impl_->s;
+  return {s.connections_opened.load(std::memory_order_relaxed),
+          s.requests.load(std::memory_order_relaxed),
+          s.stale_retries.load(std::memory_order_relaxed)};
+}
 
 }  // namespace hookd::engine

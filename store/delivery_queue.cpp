@@ -223,10 +223,10 @@ result<void> delivery_queue::publish(const event_record& event,
 result<void> delivery_queue::commit(delivery_writes& writes) {
   if (writes.empty()) return {};
   auto& d = db_.internals();
-  auto ec = to_error(d.db->Write(d.write_options, &writes.batch_->wb));
+  // On failure the batch is kept, so the caller can write it again later.
+  if (auto ec = to_error(d.db->Write(d.write_options, &writes.batch_->wb))) return ec;
   writes.batch_->wb.Clear();
   writes.count_ = 0;
-  if (ec) return ec;
   return {};
 }
 

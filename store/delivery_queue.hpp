@@ -63,7 +63,7 @@ class delivery_queue {
 
   // An empty batch of outcomes for this queue; reuse it after commit.
   delivery_writes writes() const;
-  // Writes the batch atomically and empties it (also on failure).
+  // Writes the batch atomically and empties it; on failure it keeps the batch whole.
   [[nodiscard]] result<void> commit(delivery_writes& writes);
 
   // not_found when absent.

@@ -58,12 +58,13 @@ TEST_F(AdminApi, CreateSonarExampleReturnsFlatObject) {
   }
 }
 
-TEST_F(AdminApi, MetricsAreInPrometheusTextFormatWithoutToken) {
+TEST_F(AdminApi, MetricsAreInPrometheusTextFormat) {
   // No webhook subscribes to the type, so nothing is sent anywhere.
   auto published =
       call("POST", "/api/v1/events", R"({"event": {"type": "outbound_message", "payload": {}}})");
   ASSERT_EQ(published.status, 202u) << published.body;
-  auto r = call("GET", "/metrics", {}, "");
+  EXPECT_EQ(call("GET", "/metrics", {}, "").status, 401u);
+  auto r = call("GET", "/metrics");
   ASSERT_EQ(r.status, 200u);
   EXPECT_TRUE(r.header("content-type").starts_with("text/plain")) << r.header("content-type");
   EXPECT_NE(

@@ -640,7 +640,11 @@ TEST(NonPublicAddress, ClassifiesTheReservedRanges) {
       {"172.31.255.255", true},
       {"172.32.0.1", false},
       {"192.0.0.8", true},
-      {"192.0.2.1", false},
+      {"192.0.2.1", true},
+      {"192.0.3.1", false},
+      {"192.88.99.1", true},
+      {"198.51.100.7", true},
+      {"203.0.113.9", true},
       {"192.168.1.1", true},
       {"198.18.0.1", true},
       {"198.19.255.255", true},
@@ -669,6 +673,12 @@ TEST(NonPublicAddress, ClassifiesTheReservedRanges) {
       {"64:ff9b::808:808", false},
       {"2002:c0a8:101::1", true},
       {"2002:808:808::1", false},
+      {"fec0::1", true},
+      {"64:ff9b:1::a", true},
+      {"::ffff:0:7f00:1", true},
+      {"::ffff:0:808:808", false},
+      {"100::1", true},
+      {"2001:db8::1", true},
   };
   for (const auto& [text, expected] : table) {
     EXPECT_EQ(engine::is_non_public_address(bytes_of(text)), expected) << text;

@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/deterministic_random.hpp"
+
 #include "engine/random.hpp"
 
 namespace hookd::engine {
@@ -21,28 +23,7 @@ namespace {
 using namespace std::chrono_literals;
 using duration = retry_policy::duration;
 
-// splitmix64 bytes: deterministic, well spread over the whole range.
-class deterministic_random final : public random_source {
- public:
-  explicit deterministic_random(std::uint64_t seed) : state_(seed) {}
-  void fill(std::span<std::byte> out) override {
-    for (auto& b : out) {
-      if (used_ == 8) {
-        std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        word_ = z ^ (z >> 31);
-        used_ = 0;
-      }
-      b = static_cast<std::byte>(word_ >> (8 * used_++));
-    }
-  }
-
- private:
-  std::uint64_t state_;
-  std::uint64_t word_ = 0;
-  int used_ = 8;
-};
+using test::deterministic_random;
 
 // Every byte the same value: 0x00 gives the low end of the jitter range, 0xff the top.
 class constant_random final : public random_source {

@@ -13,32 +13,14 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/deterministic_random.hpp"
+
 #include "engine/random.hpp"
 
 namespace hookd::engine {
 namespace {
 
-// splitmix64: deterministic, and never all-zero over 32 bytes.
-class counter_random final : public random_source {
- public:
-  void fill(std::span<std::byte> out) override {
-    for (auto& b : out) {
-      if (used_ == 8) {
-        std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        word_ = z ^ (z >> 31);
-        used_ = 0;
-      }
-      b = static_cast<std::byte>(word_ >> (8 * used_++));
-    }
-  }
-
- private:
-  std::uint64_t state_ = 42;
-  std::uint64_t word_ = 0;
-  int used_ = 8;
-};
+using counter_random = test::deterministic_random;  // seed 42
 
 // 2024-06-18T08:21:40.123Z
 constexpr std::int64_t k_now_ms = 1'718'698'900'123;

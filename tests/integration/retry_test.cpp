@@ -1,5 +1,6 @@
 // Retries on an injected clock: the schedule, Retry-After, 410 and 3xx, with time
 // moved by the test instead of slept through.
+#include <atomic>
 #include <ctime>
 
 #include "engine/clock.hpp"
@@ -283,10 +284,43 @@ TEST_F(Retries, PendingRetriesKeepTheirDueTimesAcrossARestart) {
   at(20s);
   rx.wait_for_requests(6);
   settle();
-  for (const auto& d :
-       engine_->deliveries("acme", hook, std::nullopt, std::nullopt, 10)->deliveries) {
-    EXPECT_EQ(d.status, "succeeded");
-  }
+  const auto after = engine_->deliveries("acme", hook, std::nullopt, std::nullopt, 10).value();
+  for (const auto& d : after.deliveries) EXPECT_EQ(d.status, "succeeded");
+}
+
+TEST_F(Retries, ManualRetryOfAPendingDeliveryKeepsItsSchedule) {
+  open();
+  receiver rx;
+  rx.set_responder([](const received_request&) { return status(500); });
+  const auto hook = create_webhook(rx.url());
+  publish();
+  wait_failed(1);
+  const auto uuid = only_delivery(hook);
+  ASSERT_TRUE(engine_->retry("acme", uuid));
+  wait_failed(2);
+  auto d = engine_->delivery("acme", uuid).value();
+  EXPECT_EQ(d.status, "pending") << "a failed manual attempt ended the schedule";
+  ASSERT_EQ(d.attempts.size(), 2u);
+  EXPECT_FALSE(d.attempts[0].manual);
+  EXPECT_TRUE(d.attempts[1].manual);
+  EXPECT_EQ(d.next_attempt_at_ms, k_t0 + 30'000);  // the third step of the schedule
+}
+
+TEST_F(Retries, RetryAfterTheWebhookTurnedToGetCarriesThePayloadInTheQuery) {
+  open();
+  receiver rx;
+  std::atomic<bool> ok{false};
+  rx.set_responder([&](const received_request&) { return status(ok ? 200 : 500); });
+  const auto hook = create_webhook(rx.url());
+  publish(R"({"customer": {"id": 42}})");
+  wait_failed(1);
+  ASSERT_TRUE(engine_->webhooks().patch("acme", hook, R"({"webhook": {"http_method": "GET"}})"));
+  ok = true;
+  at(10s);
+  rx.wait_for_requests(2);
+  const auto second = rx.requests()[1];
+  EXPECT_EQ(second.method, "GET");
+  EXPECT_NE(second.target.find("&customer[id]=42"), std::string::npos) << second.target;
 }
 
 }  // namespace
