@@ -1,5 +1,7 @@
 #include "engine/dispatcher.hpp"
 
+#include <pthread.h>
+
 #include <array>
 #include <cstring>
 #include <deque>
@@ -162,6 +164,8 @@ struct dispatcher_impl {
     }
     s->write_backoff = std::chrono::milliseconds(0);
     d->stats_.write_batches.fetch_add(1, std::memory_order_relaxed);
+    // Once per batch, not per attempt: waking a waiter costs a context switch.
+    if (d->deps_.progressed) d->deps_.progressed();
     return true;
   }
 
@@ -260,7 +264,6 @@ struct dispatcher_impl {
       --o->in_flight;
       --s->running;
       pump(d, s, o);
-      if (d->deps_.progressed) d->deps_.progressed();
       if (s->stopping && s->running == 0) finish(d, s);
     });
   }
@@ -500,7 +503,7 @@ struct dispatcher_impl {
     data->id = ev->id;
     data->type = ev->type;
     data->payload = std::move(ev->payload);
-    if (auto q = check_payload(data->payload, true)) data->query = std::move(*q);
+    // data->query stays empty: attempt() builds it for GET/DELETE webhooks only.
     cache.emplace(key, data);
     return data;
   }
@@ -638,6 +641,9 @@ dispatcher::dispatcher(dependencies deps, dispatcher_options options)
     auto s = std::make_unique<shard>(i, threads, per_shard);
     s->client = std::make_unique<http_client>(s->ioc.get_executor(), options_.http);
     s->writes.emplace(deps_.queue->writes());
+    // Sized for the in-flight limit up front: no rehashing on the hot path.
+    s->known.reserve(2 * per_shard);
+    s->in_flight_ids.reserve(2 * per_shard);
     shards_.push_back(std::move(s));
   }
 }
@@ -671,7 +677,12 @@ void dispatcher::start() {
       dispatcher_impl::refill(this, s);
       dispatcher_impl::refill_loop(this, s);
     });
-    s->thread = std::thread([s] { s->ioc.run(); });
+    s->thread = std::thread([s] {
+      // Named for top, perf and gdb: "hookd-worker-0", ...
+      const std::string name = "hookd-worker-" + std::to_string(s->index);
+      pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+      s->ioc.run();
+    });
   }
 }
 

@@ -78,7 +78,7 @@ class dispatcher {
     std::function<std::shared_ptr<const subscription_snapshot>()> snapshot;
     // Deactivates a webhook whose receiver answered 410 Gone (worker threads).
     std::function<void(std::uint64_t webhook_id, std::string reason)> disable_webhook;
-    // Called after each attempt's outcome is handled, for engine::wait_until.
+    // Called after each batch of outcomes is written, for engine::wait_until.
     std::function<void()> progressed;
   };
 
