@@ -36,6 +36,8 @@ using due_key = store::delivery_queue::due_key;
 constexpr std::size_t k_max_batch = 512;
 // Due entries read from disk per refill step; a worker yields between steps.
 constexpr std::size_t k_refill_step = 1000;
+// Deliveries a worker holds in memory at most while reading a backlog from disk.
+constexpr std::size_t k_max_held = 20'000;
 
 struct id_hash {
   std::size_t operator()(const delivery_id& id) const noexcept {
@@ -118,6 +120,7 @@ struct dispatcher::shard {
   std::unordered_set<delivery_id, id_hash> known;
   // Due entries before this key are in memory (or done); the rest wait on disk.
   due_key cursor{};
+  bool refill_paused = false;  // a backlog read stopped at k_max_held; resumes as it drains
 
   bool stopping = false;
   bool cut = false;  // the drain deadline passed: connections were closed
@@ -264,6 +267,10 @@ struct dispatcher_impl {
       --o->in_flight;
       --s->running;
       pump(d, s, o);
+      if (s->refill_paused && s->known.size() < k_max_held / 2 && !s->stopping) {
+        s->refill_paused = false;
+        net::post(s->ioc, [d, s] { refill(d, s); });
+      }
       if (s->stopping && s->running == 0) finish(d, s);
     });
   }
@@ -481,7 +488,13 @@ struct dispatcher_impl {
     }
     if (*scanned == k_refill_step) {
       s->cursor = std::max(s->cursor, successor(entries.back().first));
-      net::post(s->ioc, [d, s] { refill(d, s); });  // more is due: continue after a yield
+      if (s->known.size() < k_max_held) {
+        net::post(s->ioc, [d, s] { refill(d, s); });  // more is due: continue after a yield
+      } else {
+        // A large backlog (a long outage, a restart): hold at most k_max_held in memory
+        // and read on as attempts finish; the rest waits on disk.
+        s->refill_paused = true;
+      }
     } else {
       s->cursor = std::max(s->cursor, due_key{bound, {}});
     }
@@ -690,7 +703,11 @@ void dispatcher::submit(std::vector<delivery_job> jobs) {
   if (stopped_) return;  // they are on disk; the next start queues them
   auto hand_off = [this](shard* s, std::vector<delivery_job> part) {
     net::post(s->ioc, [this, s, part = std::move(part)]() mutable {
-      for (auto& job : part) dispatcher_impl::accept(this, s, std::move(job));
+      // Fresh from publish: due now (even if the clock stepped back since), and never
+      // read back by a refill of this process, so it must not be left to one.
+      for (auto& job : part) {
+        if (!s->stopping) dispatcher_impl::enqueue(this, s, std::move(job));
+      }
     });
   };
   if (shards_.size() == 1) {
