@@ -465,25 +465,53 @@ struct dispatcher_impl {
       log::error("reading the due queue failed", {{"error", scanned.error().message()}});
       return;
     }
-    std::map<std::pair<std::string, std::string>, std::shared_ptr<const event_data>> events;
+    // This worker's entries, read in two batched lookups: deliveries, then events.
+    std::vector<due_key> mine;
+    std::vector<store::delivery_id> ids;
     for (const auto& [key, webhook] : entries) {
       if (webhook == UINT64_MAX || webhook % s->count != s->index || s->known.contains(key.id)) {
         continue;
       }
-      auto rec = d->deps_.queue->get(key.id);
+      mine.push_back(key);
+      ids.push_back(key.id);
+    }
+    auto records = d->deps_.queue->get_many(ids);
+    std::map<std::pair<std::string, std::string>, std::shared_ptr<const event_data>> events;
+    std::vector<std::pair<std::string, std::string>> wanted;
+    for (const auto& rec : records) {
+      if (!rec) continue;
+      auto key = std::make_pair(rec->account, rec->event_id);
+      if (events.emplace(key, nullptr).second) wanted.push_back(std::move(key));
+    }
+    auto found = d->deps_.queue->find_events(wanted);
+    for (std::size_t i = 0; i < wanted.size(); ++i) {
+      if (!found[i]) {
+        log::error("the event of a due delivery is missing", {{"event", wanted[i].second}});
+        continue;
+      }
+      auto data = std::make_shared<event_data>();
+      data->account = found[i]->account;
+      data->id = found[i]->id;
+      data->type = found[i]->type;
+      // data->query stays empty: attempt() builds it for GET/DELETE webhooks only.
+      data->payload = std::move(found[i]->payload);
+      events[wanted[i]] = std::move(data);
+    }
+    for (std::size_t i = 0; i < mine.size(); ++i) {
+      auto& rec = records[i];
       if (!rec) {
         log::error("a due delivery is missing",
-                   {{"delivery", format_uuid(key.id)}, {"error", rec.error().message()}});
+                   {{"delivery", format_uuid(mine[i].id)}, {"error", rec.error().message()}});
         continue;
       }
       if (rec->status != delivery_status::pending && rec->status != delivery_status::in_flight) {
         continue;  // a stale due entry: the delivery is already done
       }
-      auto ev = load_event(d, events, rec->account, rec->event_id);
+      auto ev = events[{rec->account, rec->event_id}];
       if (!ev) continue;
       delivery_job job{std::move(*rec), std::move(ev)};
       // Past the cursor now, so accept() keeps it on the timeline.
-      s->cursor = std::max(s->cursor, successor(key));
+      s->cursor = std::max(s->cursor, successor(mine[i]));
       accept(d, s, std::move(job));
     }
     if (*scanned == k_refill_step) {

@@ -247,6 +247,51 @@ result<delivery_record> delivery_queue::get(const delivery_id& id) const {
   return decode_delivery(value);
 }
 
+std::vector<result<delivery_record>> delivery_queue::get_many(
+    std::span<const delivery_id> ids) const {
+  auto& d = db_.internals();
+  std::vector<rocksdb::Slice> keys;
+  keys.reserve(ids.size());
+  for (const auto& id : ids) keys.emplace_back(reinterpret_cast<const char*>(id.data()), id.size());
+  std::vector<rocksdb::PinnableSlice> values(ids.size());
+  std::vector<rocksdb::Status> statuses(ids.size());
+  d.db->MultiGet(rocksdb::ReadOptions(), d.deliveries, keys.size(), keys.data(), values.data(),
+                 statuses.data());
+  std::vector<result<delivery_record>> out;
+  out.reserve(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (!statuses[i].ok()) {
+      out.emplace_back(to_error(statuses[i]));
+    } else {
+      out.push_back(decode_delivery(std::string_view(values[i].data(), values[i].size())));
+    }
+  }
+  return out;
+}
+
+std::vector<result<event_record>> delivery_queue::find_events(
+    std::span<const std::pair<std::string, std::string>> wanted) const {
+  auto& d = db_.internals();
+  std::vector<std::string> key_bytes;
+  key_bytes.reserve(wanted.size());
+  for (const auto& [account, id] : wanted) key_bytes.push_back(event_key(account, id));
+  std::vector<rocksdb::Slice> keys(key_bytes.begin(), key_bytes.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  d.db->MultiGet(rocksdb::ReadOptions(), d.events, keys.size(), keys.data(), values.data(),
+                 statuses.data());
+  std::vector<result<event_record>> out;
+  out.reserve(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (!statuses[i].ok()) {
+      out.emplace_back(to_error(statuses[i]));
+    } else {
+      out.push_back(decode_event(std::string_view(values[i].data(), values[i].size())));
+    }
+  }
+  return out;
+}
+
 result<std::vector<attempt_record>> delivery_queue::attempts(const delivery_id& id) const {
   auto& d = db_.internals();
   std::vector<attempt_record> out;

@@ -70,6 +70,12 @@ class delivery_queue {
   [[nodiscard]] result<event_record> find_event(std::string_view account,
                                                 std::string_view id) const;
   [[nodiscard]] result<delivery_record> get(const delivery_id& id) const;
+  // Several deliveries in one batched read (RocksDB MultiGet), in the order given.
+  [[nodiscard]] std::vector<result<delivery_record>> get_many(
+      std::span<const delivery_id> ids) const;
+  // Several events by (account, id), in one batched read, in the order given.
+  [[nodiscard]] std::vector<result<event_record>> find_events(
+      std::span<const std::pair<std::string, std::string>> keys) const;
   [[nodiscard]] result<std::vector<attempt_record>> attempts(const delivery_id& id) const;
 
   // The webhook's deliveries, oldest first, after `after` (exclusive), optionally
