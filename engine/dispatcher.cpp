@@ -330,12 +330,13 @@ struct dispatcher_impl {
     }
     const std::int64_t started_ms = now_ms(d);
     const std::int64_t timestamp = started_ms / 1000;
-    std::vector<std::pair<std::string, std::string>> headers;
-    headers.reserve(3);
-    headers.emplace_back("webhook-id", uuid);
-    headers.emplace_back("webhook-timestamp", std::to_string(timestamp));
-    headers.emplace_back("webhook-signature",
-                         sign(target->signing_key, uuid, timestamp, signed_content));
+    const std::string timestamp_text = std::to_string(timestamp);
+    const std::string signature = sign(target->signing_key, uuid, timestamp, signed_content);
+    const std::array<std::pair<std::string_view, std::string_view>, 3> headers{{
+        {"webhook-id", uuid},
+        {"webhook-timestamp", timestamp_text},
+        {"webhook-signature", signature},
+    }};
     {
       std::lock_guard lock(s->in_flight_mutex);
       s->in_flight_ids.insert(job.record.id);
@@ -344,7 +345,7 @@ struct dispatcher_impl {
     const http_outcome outcome = co_await s->client->send(http_request{
         .method = target->http_method,
         .url = target->body_method ? std::string_view(target->url) : std::string_view(url),
-        .headers = &headers,
+        .headers = headers,
         .body = body,
     });
     {
@@ -362,7 +363,9 @@ struct dispatcher_impl {
     a.status_code = outcome.status;
     a.manual = job.manual;
     a.response_excerpt = outcome.body_excerpt;
-    store::delivery_record after = job.record;
+    // The job's record becomes the delivery's new state (no copy on the hot path).
+    const std::int64_t previous_due = job.record.next_attempt_at_ms;
+    store::delivery_record& after = job.record;
     after.attempts = a.number;
     after.updated_at_ms = finished_ms;
     after.next_attempt_at_ms = 0;
@@ -414,9 +417,11 @@ struct dispatcher_impl {
                  {"next", delay ? format_rfc3339(after.next_attempt_at_ms)
                                 : std::string(store::to_string(after.status))}});
     }
-    record(d, s, after, job.record.next_attempt_at_ms, &a);
+    record(d, s, after, previous_due, &a);
     if (after.status == delivery_status::pending) {
-      accept(d, s, delivery_job{after, job.event});
+      job.manual = false;
+      job.last_chance = false;
+      accept(d, s, std::move(job));
     }
   }
 

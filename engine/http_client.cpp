@@ -491,11 +491,9 @@ bool is_client_header(std::string_view name) {
 
 std::optional<std::string> request_problem(const http_request& r) {
   if (!is_token(r.method)) return "invalid HTTP method \"" + std::string(r.method) + "\"";
-  if (r.headers) {
-    for (const auto& [name, value] : *r.headers) {
-      if (!is_token(name) || !is_field_value(value)) {
-        return "invalid request header \"" + name + "\"";
-      }
+  for (const auto& [name, value] : r.headers) {
+    if (!is_token(name) || !is_field_value(value)) {
+      return "invalid request header \"" + std::string(name) + "\"";
     }
   }
   return std::nullopt;
@@ -507,11 +505,9 @@ void serialize(std::string& out, const http_request& r, std::string_view target,
   std::size_t size = r.method.size() + target.size() + o.host_header.size() + user_agent.size() +
                      r.body.size() + 128;
   bool has_content_type = false;
-  if (r.headers) {
-    for (const auto& [name, value] : *r.headers) {
-      size += name.size() + value.size() + 4;
-      has_content_type = has_content_type || beast::iequals(name, "content-type");
-    }
+  for (const auto& [name, value] : r.headers) {
+    size += name.size() + value.size() + 4;
+    has_content_type = has_content_type || beast::iequals(name, "content-type");
   }
   out.clear();
   out.reserve(size);
@@ -526,11 +522,9 @@ void serialize(std::string& out, const http_request& r, std::string_view target,
     const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, r.body.size());
     out.append("Content-Length: ").append(digits, end).append("\r\n");
   }
-  if (r.headers) {
-    for (const auto& [name, value] : *r.headers) {
-      if (is_client_header(name)) continue;
-      out.append(name).append(": ").append(value).append("\r\n");
-    }
+  for (const auto& [name, value] : r.headers) {
+    if (is_client_header(name)) continue;
+    out.append(name).append(": ").append(value).append("\r\n");
   }
   out.append("\r\n").append(r.body);
 }

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -71,7 +72,7 @@ struct http_request {
   std::string_view method;  // upper case
   std::string_view url;     // absolute http(s) URL; query already included
   // Extra headers (Host, User-Agent, Content-Length, Connection are set by the client).
-  const std::vector<std::pair<std::string, std::string>>* headers = nullptr;
+  std::span<const std::pair<std::string_view, std::string_view>> headers;
   std::string_view body;  // empty for GET/DELETE
 };
 

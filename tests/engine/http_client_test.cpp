@@ -31,8 +31,12 @@ struct call {
   std::string url{};
   std::string body{};
   header_list headers{};
+  mutable std::vector<std::pair<std::string_view, std::string_view>> header_views{};
 
-  engine::http_request request() const { return {method, url, &headers, body}; }
+  engine::http_request request() const {
+    header_views.assign(headers.begin(), headers.end());
+    return {method, url, header_views, body};
+  }
 };
 
 class HttpClient : public ::testing::Test {
