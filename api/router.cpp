@@ -10,7 +10,7 @@
 #include <boost/url/parse.hpp>
 
 #include "engine/encoding.hpp"
-#include "engine/payload.hpp"
+#include "engine/delivery/payload.hpp"
 
 namespace hookd::api {
 namespace {

@@ -4,8 +4,8 @@
 
 #include <benchmark/benchmark.h>
 
-#include "engine/event_catalog.hpp"
-#include "engine/webhook_validation.hpp"
+#include "engine/registry/event_catalog.hpp"
+#include "engine/registry/webhook_validation.hpp"
 
 namespace {
 

@@ -7,10 +7,10 @@
 #include <map>
 #include <mutex>
 
-#include "engine/dispatcher.hpp"
+#include "engine/delivery/dispatcher.hpp"
 #include "engine/log.hpp"
-#include "engine/payload.hpp"
-#include "engine/subscription_snapshot.hpp"
+#include "engine/delivery/payload.hpp"
+#include "engine/registry/subscription_snapshot.hpp"
 #include "engine/uuid.hpp"
 #include "engine/version.hpp"
 #include "store/database.hpp"

@@ -20,12 +20,12 @@
 #include <vector>
 
 #include "engine/clock.hpp"
-#include "engine/event_catalog.hpp"
+#include "engine/registry/event_catalog.hpp"
 #include "engine/failure.hpp"
-#include "engine/http_client.hpp"
+#include "engine/http/client.hpp"
 #include "engine/random.hpp"
-#include "engine/retry_policy.hpp"
-#include "engine/webhook_service.hpp"
+#include "engine/delivery/retry_policy.hpp"
+#include "engine/registry/webhook_service.hpp"
 #include "store/delivery_records.hpp"
 
 namespace hookd::engine {

@@ -13,7 +13,7 @@
 #include "api/server.hpp"
 #include "api/tokens.hpp"
 #include "engine/engine.hpp"
-#include "engine/event_catalog.hpp"
+#include "engine/registry/event_catalog.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/temp_dir.hpp"
 

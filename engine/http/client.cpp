@@ -1,4 +1,4 @@
-#include "engine/http_client.hpp"
+#include "engine/http/client.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -618,7 +618,9 @@ net::awaitable<resolved> resolve(std::shared_ptr<state> s, std::string host, tim
   // attempt stops waiting at its deadline; a late answer is dropped.
   auto lookup = std::make_shared<dns_lookup>(s->executor);
   lookup->timer.expires_at(deadline);
-  net::post(dns_pool(), [lookup, host, executor = s->executor] {
+  // The lookup (its timer belongs to the worker's io_context) must never be released
+  // on a pool thread: the pool's handler hands its reference on to the worker.
+  net::post(dns_pool(), [lookup, host, executor = s->executor]() mutable {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -640,7 +642,7 @@ net::awaitable<resolved> resolve(std::shared_ptr<state> s, std::string host, tim
       }
     }
     if (found) ::freeaddrinfo(found);
-    net::post(executor, [lookup, rc, addresses = std::move(addresses)]() mutable {
+    net::post(executor, [lookup = std::move(lookup), rc, addresses = std::move(addresses)]() mutable {
       lookup->error = rc;
       lookup->addresses = std::move(addresses);
       lookup->done = true;

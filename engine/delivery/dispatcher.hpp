@@ -20,10 +20,10 @@
 
 #include "engine/clock.hpp"
 #include "engine/failure.hpp"
-#include "engine/http_client.hpp"
+#include "engine/http/client.hpp"
 #include "engine/random.hpp"
-#include "engine/retry_policy.hpp"
-#include "engine/subscription_snapshot.hpp"
+#include "engine/delivery/retry_policy.hpp"
+#include "engine/registry/subscription_snapshot.hpp"
 #include "store/delivery_queue.hpp"
 
 namespace hookd::engine {

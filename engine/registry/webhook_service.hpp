@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "engine/clock.hpp"
-#include "engine/event_catalog.hpp"
+#include "engine/registry/event_catalog.hpp"
 #include "engine/failure.hpp"
 #include "engine/random.hpp"
-#include "engine/webhook_validation.hpp"
+#include "engine/registry/webhook_validation.hpp"
 #include "store/webhook_registry.hpp"
 
 namespace hookd::engine {

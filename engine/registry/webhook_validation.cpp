@@ -1,4 +1,4 @@
-#include "engine/webhook_validation.hpp"
+#include "engine/registry/webhook_validation.hpp"
 
 #include <algorithm>
 #include <array>
@@ -6,7 +6,7 @@
 #include <simdjson.h>
 #include <boost/url/parse.hpp>
 
-#include "engine/retry_policy.hpp"
+#include "engine/delivery/retry_policy.hpp"
 
 namespace hookd::engine {
 namespace {

@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engine/retry_policy.hpp"
+#include "engine/delivery/retry_policy.hpp"
 #include "store/webhook_record.hpp"
 
 namespace hookd::engine {

@@ -1,4 +1,4 @@
-#include "engine/webhook_service.hpp"
+#include "engine/registry/webhook_service.hpp"
 
 #include <algorithm>
 #include <array>

@@ -1,7 +1,7 @@
 // Event payloads (engine/payload.hpp): what publish accepts, the JSON body and the
 // Rack-style query string a delivery carries (DESIGN.md "Delivery contract"), and
 // the shape checks of POST /api/v1/events.
-#include "engine/payload.hpp"
+#include "engine/delivery/payload.hpp"
 
 #include <cstddef>
 #include <string>
@@ -12,7 +12,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
-#include "engine/event_catalog.hpp"
+#include "engine/registry/event_catalog.hpp"
 #include "store/errc.hpp"
 
 namespace hookd::engine {

@@ -1,6 +1,6 @@
 // The retry schedule (engine/retry_policy.hpp): Sonar's default delays, jitter
 // bounds under a deterministic random source, and the "10s,30s,3m,30m" option form.
-#include "engine/retry_policy.hpp"
+#include "engine/delivery/retry_policy.hpp"
 
 #include <chrono>
 #include <cstddef>

@@ -1,4 +1,4 @@
-#include "engine/payload.hpp"
+#include "engine/delivery/payload.hpp"
 
 #include <simdjson.h>
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "engine/event_catalog.hpp"
+#include "engine/registry/event_catalog.hpp"
 #include "engine/failure.hpp"
 
 namespace hookd::engine {

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/event_catalog.hpp"
+#include "engine/registry/event_catalog.hpp"
 #include "engine/failure.hpp"
 
 namespace hookd::engine {

@@ -2,7 +2,7 @@
 // origin (scheme, host, port), a DNS cache, https with certificate and host name
 // verification, refusal of private destinations, and every failure classified into
 // an error kind. One client per worker io_context, used only from that thread, so
-// it needs no locks. Beast stays inside http_client.cpp.
+// it needs no locks. Beast stays inside engine/http/.
 #pragma once
 
 #include <array>

@@ -1,4 +1,4 @@
-#include "engine/event_catalog.hpp"
+#include "engine/registry/event_catalog.hpp"
 
 #include <algorithm>
 #include <fstream>

@@ -1,6 +1,6 @@
 // The in-memory subscription index (engine/subscription_snapshot.hpp): which
 // webhooks an event of an account and type goes to, and the prepared targets.
-#include "engine/subscription_snapshot.hpp"
+#include "engine/registry/subscription_snapshot.hpp"
 
 #include <cstdint>
 #include <memory>

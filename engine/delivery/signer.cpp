@@ -1,4 +1,4 @@
-#include "engine/signer.hpp"
+#include "engine/delivery/signer.hpp"
 
 #include <array>
 #include <charconv>

@@ -1,7 +1,7 @@
 // The dispatcher's HTTP client against real local receivers on port 0: the request
 // on the wire, status classification, keep-alive pools and their limits, failures of
 // every kind, destination checks and https with a generated CA.
-#include "engine/http_client.hpp"
+#include "engine/http/client.hpp"
 
 #include <optional>
 #include <set>

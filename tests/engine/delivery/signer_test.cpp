@@ -1,7 +1,7 @@
 // Standard Webhooks signatures (engine/signer.hpp): the scheme's published test
 // vector, an independent HMAC computed with OpenSSL's one-shot HMAC(), and the
 // per-thread MAC context under concurrent use.
-#include "engine/signer.hpp"
+#include "engine/delivery/signer.hpp"
 
 #include <array>
 #include <cstddef>

@@ -1,4 +1,4 @@
-#include "engine/retry_policy.hpp"
+#include "engine/delivery/retry_policy.hpp"
 
 #include <array>
 #include <charconv>

@@ -1,4 +1,4 @@
-#include "engine/dispatcher.hpp"
+#include "engine/delivery/dispatcher.hpp"
 
 #include <pthread.h>
 
@@ -20,8 +20,8 @@
 
 #include "engine/encoding.hpp"
 #include "engine/log.hpp"
-#include "engine/payload.hpp"
-#include "engine/signer.hpp"
+#include "engine/delivery/payload.hpp"
+#include "engine/delivery/signer.hpp"
 #include "engine/uuid.hpp"
 
 namespace hookd::engine {

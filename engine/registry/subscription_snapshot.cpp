@@ -1,4 +1,4 @@
-#include "engine/subscription_snapshot.hpp"
+#include "engine/registry/subscription_snapshot.hpp"
 
 #include <algorithm>
 #include <array>
@@ -6,7 +6,7 @@
 
 #include <boost/url/parse.hpp>
 
-#include "engine/signer.hpp"
+#include "engine/delivery/signer.hpp"
 
 namespace hookd::engine {
 

@@ -1,7 +1,7 @@
 // The validation table of DESIGN.md "Validation of a webhook": each rule with values
 // it accepts and values it rejects, the shape of the request body, and the promise
 // that every invalid field is reported at once with its JSON path.
-#include "engine/webhook_validation.hpp"
+#include "engine/registry/webhook_validation.hpp"
 
 #include <algorithm>
 #include <string>
@@ -11,7 +11,7 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/event_catalog.hpp"
+#include "engine/registry/event_catalog.hpp"
 #include "engine/failure.hpp"
 
 namespace hookd::engine {
