@@ -74,7 +74,7 @@ struct engine::impl {
   std::atomic<std::uint64_t> published{0};
   std::atomic<std::uint64_t> created{0};
 
-  boost::system::error_code rebuild_snapshot() {
+  error rebuild_snapshot() {
     std::lock_guard lock(rebuild_mutex);
     std::vector<store::webhook_record> all;
     auto r = registry->for_each([&](const store::webhook_record& w) { all.push_back(w); });
@@ -106,8 +106,7 @@ explained<std::unique_ptr<engine>> engine::open(engine_options options) {
   i->db = std::move(*db);
   auto registry = store::webhook_registry::open(*i->db);
   if (!registry) {
-    return "cannot load the webhook registry from " + i->options.data_dir.string() + ": " +
-           registry.error().message();
+    return "cannot load the webhook registry from " + i->options.data_dir.string();
   }
   i->registry = std::move(*registry);
   i->queue = std::make_unique<store::delivery_queue>(*i->db);
@@ -219,7 +218,7 @@ outcome<publish_result> engine::publish(std::string_view account, std::string_vi
     }
     if (seen.error() != errc::not_found) {
       return failure::from(seen.error(),
-                           "publish: reading event " + id + ": " + seen.error().message());
+                           "publish: reading event " + id);
     }
   }
 
@@ -246,7 +245,7 @@ outcome<publish_result> engine::publish(std::string_view account, std::string_vi
     records.push_back(std::move(d));
   }
   if (auto w = i.queue->publish(event, records, i.workers->boot_id()); !w) {
-    return failure::from(w.error(), "publish: storing event " + id + ": " + w.error().message());
+    return failure::from(w.error(), "publish: storing event " + id);
   }
   if (id_lock.owns_lock()) id_lock.unlock();
   i.published.fetch_add(1, std::memory_order_relaxed);
@@ -271,13 +270,12 @@ outcome<delivery_view> engine::delivery(std::string_view account, std::string_vi
   if (!rec) {
     if (rec.error() == errc::not_found) return not_found();
     return failure::from(rec.error(),
-                         "reading delivery " + std::string(uuid) + ": " + rec.error().message());
+                         "reading delivery " + std::string(uuid));
   }
   if (rec->account != account) return not_found();
   auto attempts = i.queue->attempts(*id);
   if (!attempts) {
-    return failure::from(attempts.error(), "reading attempts of delivery " + std::string(uuid) +
-                                               ": " + attempts.error().message());
+    return failure::from(attempts.error(), "reading attempts of delivery " + std::string(uuid));
   }
   delivery_view v;
   v.uuid = format_uuid(rec->id);
@@ -324,8 +322,7 @@ outcome<delivery_list> engine::deliveries(std::string_view account, std::uint64_
   auto page = i.queue->list(webhook_id, after_id, wanted, limit);
   if (!page) {
     return failure::from(page.error(), "listing deliveries of webhook " +
-                                           std::to_string(webhook_id) + ": " +
-                                           page.error().message());
+                                           std::to_string(webhook_id));
   }
   delivery_list out;
   for (const auto& rec : page->deliveries) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/assert/source_location.hpp>
@@ -27,6 +28,11 @@ struct failure {
   static failure from(boost::system::error_code ec, std::string message) {
     return {ec, std::move(message), {}};
   }
+  // `message` says what was being done; the error's own words (its cause) follow it.
+  static failure from(const error& e, std::string_view doing) {
+    return {e.code, std::string(doing) + ": " + e.message(), {}};
+  }
+  static failure from(errc e, std::string message) { return from(make_error_code(e), std::move(message)); }
 };
 
 [[noreturn]] void throw_exception_from_error(const failure& f, const boost::source_location& loc);

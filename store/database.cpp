@@ -22,16 +22,20 @@ constexpr const char* k_attempts = "attempts";
 
 }  // namespace
 
-boost::system::error_code to_error(const rocksdb::Status& s) noexcept {
+error to_error(const rocksdb::Status& s) {
   if (s.ok()) return {};
   if (s.IsNotFound()) return errc::not_found;
-  if (s.IsCorruption()) return errc::storage_corruption;
-  if (s.IsBusy() || s.IsTryAgain() || s.IsTimedOut() || s.IsIncomplete()) {
-    return errc::storage_busy;
+  errc code = errc::storage_io;
+  if (s.IsCorruption()) {
+    code = errc::storage_corruption;
+  } else if (s.IsBusy() || s.IsTryAgain() || s.IsTimedOut() || s.IsIncomplete()) {
+    code = errc::storage_busy;
+  } else if (s.IsInvalidArgument() || s.IsNotSupported()) {
+    code = errc::invalid_argument;
+  } else if (s.IsShutdownInProgress()) {
+    code = errc::shutting_down;
   }
-  if (s.IsInvalidArgument() || s.IsNotSupported()) return errc::invalid_argument;
-  if (s.IsShutdownInProgress()) return errc::shutting_down;
-  return errc::storage_io;
+  return error(code, s.ToString());
 }
 
 database::impl::~impl() {

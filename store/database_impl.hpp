@@ -31,7 +31,8 @@ struct database::impl {
   ~impl();
 };
 
-// Maps a RocksDB status to the project's error codes; ok() maps to success.
-boost::system::error_code to_error(const rocksdb::Status& s) noexcept;
+// Maps a RocksDB status to the project's error, keeping RocksDB's own words as the
+// detail (not for NotFound, which says nothing more); ok() maps to success.
+error to_error(const rocksdb::Status& s);
 
 }  // namespace hookd::store

@@ -37,6 +37,10 @@ class category final : public boost::system::error_category {
 
 }  // namespace
 
+void throw_exception_from_error(const error& e, const boost::source_location&) {
+  throw std::runtime_error(e.message());
+}
+
 void throw_exception_from_error(const explained_error& e, const boost::source_location&) {
   throw std::runtime_error(e.message);
 }

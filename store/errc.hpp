@@ -27,12 +27,43 @@ enum class errc {
 
 const boost::system::error_category& hookd_category() noexcept;
 
+}  // namespace hookd
+
+template <>
+struct boost::system::is_error_code_enum<hookd::errc> : std::true_type {};
+
+namespace hookd {
+
+
 inline boost::system::error_code make_error_code(errc e) noexcept {
   return {static_cast<int>(e), hookd_category()};
 }
 
+// A failure with its cause kept in words: the code says what kind of failure it is
+// (and so what to do next), `detail` what the lower layer said, e.g. RocksDB's status
+// text "IO error: No space left on device: ...". The detail never holds a token or a
+// payload, so it may reach a log line or an error body.
+struct error {
+  error() = default;
+  error(boost::system::error_code c) : code(c) {}  // NOLINT: implicit on purpose
+  error(errc e) : code(make_error_code(e)) {}      // NOLINT: implicit on purpose
+  error(boost::system::error_code c, std::string d) : code(c), detail(std::move(d)) {}
+
+  boost::system::error_code code;
+  std::string detail;
+
+  // "storage I/O error: IO error: No space left on device", or the code's words alone.
+  std::string message() const {
+    return detail.empty() ? code.message() : code.message() + ": " + detail;
+  }
+  explicit operator bool() const noexcept { return static_cast<bool>(code); }
+  friend bool operator==(const error& e, errc c) noexcept { return e.code == c; }
+};
+
+[[noreturn]] void throw_exception_from_error(const error& e, const boost::source_location& loc);
+
 template <class T>
-using result = boost::system::result<T>;
+using result = boost::system::result<T, error>;
 
 // An error explained in words, for failures whose reader is a person: a bad option,
 // an unreadable file, a data folder locked by another process.
@@ -51,5 +82,3 @@ using explained = boost::system::result<T, explained_error>;
 
 }  // namespace hookd
 
-template <>
-struct boost::system::is_error_code_enum<hookd::errc> : std::true_type {};

@@ -9,12 +9,10 @@
 namespace hookd::engine {
 namespace {
 
-failure storage_failure(boost::system::error_code ec, std::string_view operation,
-                        std::uint64_t id = 0) {
-  std::string message(operation);
-  if (id != 0) message += " webhook " + std::to_string(id);
-  message += ": " + ec.message();
-  return failure::from(ec, std::move(message));
+failure storage_failure(const error& e, std::string_view operation, std::uint64_t id = 0) {
+  std::string doing(operation);
+  if (id != 0) doing += " webhook " + std::to_string(id);
+  return failure::from(e, doing);
 }
 
 failure not_found(std::uint64_t id) {
