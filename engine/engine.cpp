@@ -8,8 +8,10 @@
 #include <mutex>
 
 #include "engine/delivery/dispatcher.hpp"
-#include "engine/log.hpp"
+#include "engine/delivery/local_queue.hpp"
 #include "engine/delivery/payload.hpp"
+#include "engine/log.hpp"
+#include "engine/registry/local_registry.hpp"
 #include "engine/registry/subscription_snapshot.hpp"
 #include "engine/uuid.hpp"
 #include "engine/version.hpp"
@@ -50,6 +52,12 @@ attempt_view to_view(const store::attempt_record& a) {
   return v;
 }
 
+// Leases on deliveries held in memory outlive a refill period (window / 4) and the
+// longest attempt with room to spare; they are renewed at every refill.
+std::chrono::milliseconds lease_for(const engine_options& o) {
+  return std::max({o.scheduler_window, 4 * o.http.attempt_timeout, std::chrono::milliseconds(60'000)});
+}
+
 }  // namespace
 
 struct engine::impl {
@@ -60,8 +68,9 @@ struct engine::impl {
   random_source* random = nullptr;
 
   std::unique_ptr<store::database> db;
-  std::unique_ptr<store::webhook_registry> registry;
-  std::unique_ptr<store::delivery_queue> queue;
+  std::unique_ptr<local_registry> registry;
+  std::unique_ptr<store::delivery_queue> records;
+  std::unique_ptr<local_queue> queue;
   std::unique_ptr<webhook_service> webhooks;
   std::unique_ptr<dispatcher> workers;
 
@@ -108,29 +117,30 @@ explained<std::unique_ptr<engine>> engine::open(engine_options options) {
   if (!registry) {
     return "cannot load the webhook registry from " + i->options.data_dir.string();
   }
-  i->registry = std::move(*registry);
-  i->queue = std::make_unique<store::delivery_queue>(*i->db);
+  i->registry = std::make_unique<local_registry>(std::move(*registry));
+  i->records = std::make_unique<store::delivery_queue>(*i->db);
+  i->queue = std::make_unique<local_queue>(*i->records);
   i->webhooks =
       std::make_unique<webhook_service>(*i->registry, i->options.catalog, *i->time, *i->random);
   if (auto ec = i->rebuild_snapshot()) {
     return "cannot read the webhooks in " + i->options.data_dir.string() + ": " + ec.message();
   }
   impl* raw = i.get();
-  i->webhooks->on_change([raw](std::uint64_t id) {
+  // The snapshot follows the registry's change feed; the dispatcher, registered
+  // after it, cancels the work of webhooks deleted or deactivated.
+  i->registry->watch([raw](const registry_change&) {
     if (auto ec = raw->rebuild_snapshot()) {
       log::error("rebuilding the subscription snapshot failed", {{"error", ec.message()}});
-      return;
     }
-    // Deleted or deactivated: its pending deliveries are cancelled.
-    const auto target = raw->snapshot.load()->find(id);
-    if (!target || !target->active) raw->workers->cancel_webhook(id);
   });
   i->options.http.user_agent = k_user_agent;
   i->workers = std::make_unique<dispatcher>(
       dispatcher::dependencies{
           .queue = i->queue.get(),
+          .webhooks = i->registry.get(),
           .time_source = i->time,
           .random = i->random,
+          .senders = http_senders(i->options.http),
           .snapshot = [raw] { return raw->snapshot.load(); },
           .disable_webhook =
               [raw](std::uint64_t id, std::string reason) {
@@ -153,9 +163,10 @@ explained<std::unique_ptr<engine>> engine::open(engine_options options) {
       dispatcher_options{
           .threads = i->options.threads,
           .max_in_flight = i->options.max_in_flight,
-          .http = i->options.http,
+          .connections_per_origin = i->options.http.connections_per_origin,
           .policy = retry_policy(i->options.retry_schedule, i->options.retry_jitter),
           .window = i->options.scheduler_window,
+          .lease = lease_for(i->options),
           .max_retry_after = i->options.max_retry_after,
       });
   return std::unique_ptr<engine>(new engine(std::move(i)));
@@ -244,7 +255,7 @@ outcome<publish_result> engine::publish(std::string_view account, std::string_vi
     d.next_attempt_at_ms = now;
     records.push_back(std::move(d));
   }
-  if (auto w = i.queue->publish(event, records, i.workers->boot_id()); !w) {
+  if (auto w = i.queue->append(event, records, now, lease_for(i.options)); !w) {
     return failure::from(w.error(), "publish: storing event " + id);
   }
   if (id_lock.owns_lock()) id_lock.unlock();
@@ -389,7 +400,7 @@ outcome<std::size_t> engine::recover(std::string_view account, std::uint64_t web
   auto& i = *impl_;
   auto owner = i.webhooks->get(account, webhook_id);
   if (!owner) return owner.error();
-  auto failed = i.queue->failed_of_webhook(webhook_id, since_ms, k_max_recover);
+  auto failed = i.queue->failed_since(webhook_id, since_ms, k_max_recover);
   if (!failed) {
     return failure::from(failed.error(),
                          "reading failed deliveries of webhook " + std::to_string(webhook_id));

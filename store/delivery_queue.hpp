@@ -1,5 +1,5 @@
-// The durable delivery queue in RocksDB: events, deliveries, the `due` retry queue
-// in time order, and the attempt log. Publish writes an event with all its
+// The durable delivery records in RocksDB: events, deliveries, the `due` retry queue
+// in time order, the attempt log, and reads of a webhook's history. Publish writes an event with all its
 // deliveries and due entries in one batch; outcomes are written in batches too.
 #pragma once
 
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "store/database.hpp"
+#include "store/delivery_codec.hpp"
 #include "store/delivery_records.hpp"
 #include "store/errc.hpp"
 
@@ -44,22 +45,14 @@ class delivery_writes {
   std::size_t count_ = 0;
 };
 
-struct delivery_page {
-  std::vector<delivery_record> deliveries;
-  std::optional<delivery_id> next_after;
-};
-
 class delivery_queue {
  public:
   explicit delivery_queue(database& db);
 
   // One atomic write: the event, its deliveries, the per-webhook index and the due
   // entries. Durable when it returns (WAL; fsync when the database was opened so).
-  // The due entries carry `publisher` (the writing process's boot id), so that
-  // process's scans can tell deliveries it already holds in memory.
   [[nodiscard]] result<void> publish(const event_record& event,
-                                     std::span<const delivery_record> deliveries,
-                                     std::uint64_t publisher = 0);
+                                     std::span<const delivery_record> deliveries);
 
   // An empty batch of outcomes for this queue; reuse it after commit.
   delivery_writes writes() const;
@@ -85,20 +78,12 @@ class delivery_queue {
                                            std::optional<delivery_status> status,
                                            std::size_t limit) const;
 
-  // A position in the due queue: (due time, delivery id).
-  struct due_key {
-    std::int64_t due_ms = 0;
-    delivery_id id{};
-    friend auto operator<=>(const due_key&, const due_key&) = default;
-  };
   // Visits due entries in (time, id) order from `from` (inclusive) with due time
-  // < `before_ms`, at most `limit`; `fn` gets the entry, its webhook id and the boot
-  // id of the process that published it (0 for entries written by retries). Returns
+  // < `before_ms`, at most `limit`; `fn` gets the entry and its webhook id. Returns
   // how many were visited.
   [[nodiscard]] result<std::size_t> scan_due(
       const due_key& from, std::int64_t before_ms, std::size_t limit,
-      const std::function<void(const due_key&, std::uint64_t webhook_id, std::uint64_t publisher)>&
-          fn) const;
+      const std::function<void(const due_key&, std::uint64_t webhook_id)>& fn) const;
 
   // The webhook's failed deliveries created at or after `since_ms`, at most `limit`.
   [[nodiscard]] result<std::vector<delivery_record>> failed_of_webhook(std::uint64_t webhook_id,
@@ -112,15 +97,5 @@ class delivery_queue {
  private:
   database& db_;
 };
-
-std::string encode_event(const event_record& e);
-[[nodiscard]] result<event_record> decode_event(std::string_view bytes);
-std::string encode_delivery(const delivery_record& d);
-[[nodiscard]] result<delivery_record> decode_delivery(std::string_view bytes);
-std::string encode_attempt(const attempt_record& a);
-[[nodiscard]] result<attempt_record> decode_attempt(std::string_view bytes);
-
-std::string_view to_string(delivery_status s) noexcept;
-std::optional<delivery_status> parse_delivery_status(std::string_view s) noexcept;
 
 }  // namespace hookd::store

@@ -1,15 +1,33 @@
 // The stored forms of events, deliveries and attempts (DESIGN.md "Vocabulary").
-// Plain data; the encodings live in store/delivery_queue.cpp.
+// Plain data; the encodings live in store/delivery_codec.cpp.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace hookd::store {
 
 // 16 bytes, a UUIDv7: time-ordered, so new deliveries append to RocksDB's key space.
 using delivery_id = std::array<std::uint8_t, 16>;
+
+// A position in the due queue: (due time, delivery id), in the queue's order.
+struct due_key {
+  std::int64_t due_ms = 0;
+  delivery_id id{};
+  friend auto operator<=>(const due_key&, const due_key&) = default;
+};
+
+// The key right after `k` in the due queue's order.
+inline due_key successor(due_key k) {
+  for (auto i = k.id.size(); i-- > 0;) {
+    if (++k.id[i] != 0) return k;
+  }
+  ++k.due_ms;
+  return k;
+}
 
 struct event_record {
   std::string account;
@@ -53,6 +71,12 @@ struct attempt_record {
   std::string response_excerpt;   // first 1 KiB of the response body
   bool manual = false;            // started by POST /deliveries/{uuid}/retry
   friend bool operator==(const attempt_record&, const attempt_record&) = default;
+};
+
+// One page of a webhook's deliveries; pass next_after as `after` for the next one.
+struct delivery_page {
+  std::vector<delivery_record> deliveries;
+  std::optional<delivery_id> next_after;
 };
 
 }  // namespace hookd::store

@@ -1,13 +1,10 @@
-// The dispatcher: worker threads, each running one io_context with its own HTTP
-// client, so a webhook's deliveries (sharded by webhook id) stay on one thread and
-// per-webhook state needs no locks. Each worker keeps
-//   - per-origin queues with an adaptive concurrency limit (back-pressure: failures
-//     and 429/502/503/504 halve it, successes grow it back), so a struggling
-//     receiver is not hammered and never holds up another origin;
-//   - a near window of timed retries in memory, refilled from the durable `due`
-//     queue in RocksDB, so a million pending retries cost disk, not memory;
-//   - a batch of outcomes written to RocksDB once per burst.
-// Internal to engine/.
+// The dispatcher orchestrates delivery: worker threads, each running one io_context
+// with its own sender, so a webhook's deliveries (sharded by webhook id) stay on one
+// thread and per-webhook state needs no locks. A worker feeds deliveries from the
+// scheduler (claims and near retries) and from publish into per-origin queues, builds
+// and sends each attempt, turns its outcome into the next state (next_state) and
+// settles it through the outcome batch. It depends only on the delivery queue and
+// registry interfaces, a sender factory, a clock and a random source.
 #pragma once
 
 #include <atomic>
@@ -19,31 +16,16 @@
 #include <vector>
 
 #include "engine/clock.hpp"
-#include "engine/failure.hpp"
-#include "engine/http/client.hpp"
-#include "engine/random.hpp"
+#include "engine/delivery/delivery_job.hpp"
+#include "engine/delivery/delivery_queue.hpp"
 #include "engine/delivery/retry_policy.hpp"
+#include "engine/delivery/sender.hpp"
+#include "engine/failure.hpp"
+#include "engine/random.hpp"
+#include "engine/registry/registry.hpp"
 #include "engine/registry/subscription_snapshot.hpp"
-#include "store/delivery_queue.hpp"
 
 namespace hookd::engine {
-
-// An event as the dispatcher needs it; shared by all of its deliveries.
-struct event_data {
-  std::string account;
-  std::string id;
-  std::string type;
-  std::string payload;
-  std::string query;  // the payload as a Rack query string (for GET/DELETE webhooks)
-};
-
-struct delivery_job {
-  store::delivery_record record;  // as stored: its due entry is at record.next_attempt_at_ms
-  std::shared_ptr<const event_data> event;
-  bool manual = false;       // an attempt asked for by an operator
-  bool last_chance = false;  // one attempt only: a failure ends as `failed` (repair of a
-                             // delivery that had already failed or been cancelled)
-};
 
 struct dispatcher_stats {
   std::atomic<std::uint64_t> attempts{0};
@@ -51,19 +33,23 @@ struct dispatcher_stats {
   std::atomic<std::uint64_t> failed_attempts{0};
   std::atomic<std::uint64_t> failed_deliveries{0};
   std::atomic<std::uint64_t> cancelled{0};
-  std::atomic<std::uint64_t> write_batches{0};
   std::atomic<std::uint64_t> backoff_events{0};  // times an origin's concurrency was halved
-  std::atomic<std::uint64_t> write_failures{0};  // outcome batches RocksDB refused (retried)
+  std::atomic<std::uint64_t> crashed_attempts{0};  // attempts that threw (a bug): released
 };
 
 struct dispatcher_options {
   unsigned threads = 0;
   std::size_t max_in_flight = 4096;
-  http_client_options http;
+  // Upper bound of each origin's adaptive concurrency, per worker.
+  std::size_t connections_per_origin = 32;
   retry_policy policy;
   // Retries due within this window are kept on in-memory timers; later ones stay on
   // disk until a refill brings them in. Refills run every window / 4.
   std::chrono::milliseconds window{std::chrono::minutes(5)};
+  // Leases on deliveries held in memory; renewed at every refill.
+  std::chrono::milliseconds lease{std::chrono::minutes(5)};
+  // Deliveries a worker holds in memory at most while reading a backlog.
+  std::size_t max_held = 20'000;
   // Cap on a receiver's Retry-After.
   std::chrono::milliseconds max_retry_after{std::chrono::hours(1)};
 };
@@ -71,9 +57,12 @@ struct dispatcher_options {
 class dispatcher {
  public:
   struct dependencies {
-    store::delivery_queue* queue = nullptr;
+    delivery_queue* queue = nullptr;
+    // Its change feed tells the dispatcher which webhooks were deleted or deactivated.
+    registry* webhooks = nullptr;
     const clock* time_source = nullptr;
     random_source* random = nullptr;
+    sender_factory senders;
     // The current subscription snapshot; called on worker threads.
     std::function<std::shared_ptr<const subscription_snapshot>()> snapshot;
     // Deactivates a webhook whose receiver answered 410 Gone (worker threads).
@@ -87,32 +76,32 @@ class dispatcher {
   dispatcher(const dispatcher&) = delete;
   dispatcher& operator=(const dispatcher&) = delete;
 
-  // Starts the workers; each loads what is due from disk (recovery after a restart).
+  // Starts the workers; each claims what is due from the queue (recovery after a
+  // restart).
   void start();
-  // Hands freshly published deliveries to their workers; thread-safe.
+  // Hands freshly appended deliveries (leased to this process) to their workers;
+  // thread-safe.
   void submit(std::vector<delivery_job> jobs);
-  // Re-checks timers against the clock and refills from disk now (after a clock jump,
-  // or in tests driving a manual clock).
+  // Re-checks timers against the clock and claims from the queue now (after a clock
+  // jump, or in tests driving a manual clock).
   void wake();
   // Returns once every worker has written the outcomes it handled so far.
   void sync();
   // Cancels the webhook's pending deliveries (deleted or deactivated webhook).
   void cancel_webhook(std::uint64_t webhook_id);
   // Queues one delivery for an attempt now; `manual` marks an operator's retry.
-  // Completes asynchronously; returns false when the delivery is already in flight.
+  // Completes asynchronously; already_exists when it is in flight right now.
   [[nodiscard]] outcome<void> retry_now(const store::delivery_record& record, bool manual);
-  // See engine::stop.
+  // Stops: requests in flight may finish until `drain` has passed, then they are cut;
+  // whatever did not complete stays queued on disk. Idempotent.
   void stop(std::chrono::milliseconds drain);
 
   // Whether an attempt of this delivery is under way right now.
   bool in_flight(std::uint64_t webhook_id, const store::delivery_id& id) const;
 
-  // This process's boot id: publish stamps it on due entries of deliveries it hands
-  // over with submit(), so refills never load those a second time.
-  std::uint64_t boot_id() const noexcept { return boot_id_; }
-
   const dispatcher_stats& stats() const noexcept { return stats_; }
   std::uint64_t connections_opened() const;
+  std::uint64_t write_failures() const;  // outcome batches the queue refused (retried)
 
  private:
   friend struct dispatcher_impl;
@@ -123,7 +112,6 @@ class dispatcher {
   dispatcher_options options_;
   std::vector<std::unique_ptr<shard>> shards_;
   dispatcher_stats stats_;
-  std::uint64_t boot_id_ = 0;
   std::atomic<bool> started_{false};
   std::atomic<bool> stopped_{false};
 };

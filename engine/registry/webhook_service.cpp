@@ -46,7 +46,7 @@ void throw_exception_from_error(const failure& f, const boost::source_location&)
   throw std::runtime_error(f.message);
 }
 
-webhook_service::webhook_service(store::webhook_registry& registry, const event_catalog& catalog,
+webhook_service::webhook_service(registry& registry, const event_catalog& catalog,
                                  const clock& clock, random_source& random)
     : registry_(registry), catalog_(catalog), clock_(clock), random_(random) {}
 
@@ -66,7 +66,6 @@ outcome<webhook_record> webhook_service::create(std::string_view account, std::s
   r.created_at_ms = r.updated_at_ms = clock_.now_ms();
   auto stored = registry_.create(std::move(r));
   if (!stored) return storage_failure(stored.error(), "create");
-  if (on_change_) on_change_(stored->id);
   return std::move(*stored);
 }
 
@@ -99,7 +98,6 @@ outcome<webhook_record> webhook_service::update(std::string_view account, std::u
     if (updated.error() == errc::not_found) return not_found(id);
     return storage_failure(updated.error(), "update", id);
   }
-  if (on_change_) on_change_(id);
   return std::move(*updated);
 }
 
@@ -115,7 +113,6 @@ outcome<webhook_record> webhook_service::disable(std::uint64_t id, std::string r
     if (updated.error() == errc::not_found) return not_found(id);
     return storage_failure(updated.error(), "disable", id);
   }
-  if (on_change_) on_change_(id);
   return std::move(*updated);
 }
 
@@ -139,7 +136,6 @@ outcome<void> webhook_service::remove(std::string_view account, std::uint64_t id
     if (removed.error() == errc::not_found) return not_found(id);
     return storage_failure(removed.error(), "delete", id);
   }
-  if (on_change_) on_change_(id);
   return {};
 }
 

@@ -14,12 +14,10 @@
 #include "engine/failure.hpp"
 #include "engine/random.hpp"
 #include "engine/registry/webhook_validation.hpp"
-#include "store/webhook_registry.hpp"
+#include "engine/registry/registry.hpp"
 
 namespace hookd::engine {
 
-using store::webhook_page;
-using store::webhook_record;
 
 inline constexpr std::size_t k_default_page_size = 50;
 inline constexpr std::size_t k_max_page_size = 500;
@@ -27,7 +25,7 @@ inline constexpr std::size_t k_max_page_size = 500;
 class webhook_service {
  public:
   // All references must outlive the service.
-  webhook_service(store::webhook_registry& registry, const event_catalog& catalog,
+  webhook_service(registry& registry, const event_catalog& catalog,
                   const clock& clock, random_source& random);
 
   // POST /api/v1/webhooks: body {"webhook": {...}}; a fresh secret is generated.
@@ -50,11 +48,6 @@ class webhook_service {
 
   const event_catalog& catalog() const noexcept { return catalog_; }
 
-  // Called with the webhook's id after every successful create, update and delete, on
-  // the caller's thread, the registry's write already durable. Set once, before
-  // concurrent use.
-  void on_change(std::function<void(std::uint64_t)> fn) { on_change_ = std::move(fn); }
-
   // hookd's own deactivation (410 Gone): inactive, with the reason shown to users.
   [[nodiscard]] outcome<webhook_record> disable(std::uint64_t id, std::string reason);
 
@@ -65,11 +58,10 @@ class webhook_service {
   outcome<webhook_record> update(std::string_view account, std::uint64_t id, std::string_view body,
                                  webhook_mode mode);
 
-  store::webhook_registry& registry_;
+  registry& registry_;
   const event_catalog& catalog_;
   const clock& clock_;
   random_source& random_;
-  std::function<void(std::uint64_t)> on_change_;
 };
 
 }  // namespace hookd::engine

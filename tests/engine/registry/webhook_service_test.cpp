@@ -20,6 +20,7 @@
 #include "engine/registry/event_catalog.hpp"
 #include "engine/random.hpp"
 #include "store/database.hpp"
+#include "engine/registry/local_registry.hpp"
 #include "store/webhook_registry.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -111,7 +112,7 @@ class WebhookServiceTest : public ::testing::Test {
     db_ = std::move(*db);
     auto registry = store::webhook_registry::open(*db_);
     ASSERT_TRUE(registry) << registry.error().message();
-    registry_ = std::move(*registry);
+    registry_ = std::make_unique<engine::local_registry>(std::move(*registry));
     service_ = std::make_unique<webhook_service>(*registry_, catalog_, clock_, random_);
   }
 
@@ -153,13 +154,13 @@ class WebhookServiceTest : public ::testing::Test {
     return r ? *r : ids{};
   }
 
-  store::webhook_page list(std::string_view account, std::uint64_t after, std::size_t limit) {
+  engine::webhook_page list(std::string_view account, std::uint64_t after, std::size_t limit) {
     auto r = service().list(account, after, limit);
     EXPECT_TRUE(r) << describe(r.error());
-    return r ? *r : store::webhook_page{};
+    return r ? *r : engine::webhook_page{};
   }
 
-  static ids ids_of(const store::webhook_page& page) {
+  static ids ids_of(const engine::webhook_page& page) {
     ids out;
     for (const auto& w : page.webhooks) out.push_back(w.id);
     return out;
@@ -170,7 +171,7 @@ class WebhookServiceTest : public ::testing::Test {
   manual_clock clock_{1'700'000'000'000};
   counting_random random_;
   std::unique_ptr<store::database> db_;
-  std::unique_ptr<store::webhook_registry> registry_;
+  std::unique_ptr<engine::local_registry> registry_;
   std::unique_ptr<webhook_service> service_;
 };
 
@@ -262,13 +263,13 @@ TEST_F(WebhookServiceTest, CreateSetsBothTimestampsFromTheClock) {
 }
 
 TEST_F(WebhookServiceTest, CreateRejectsInvalidBodyAndStoresNothing) {
-  const std::uint64_t next_id = registry_->next_id();
+  const std::uint64_t next_id = registry_->storage().next_id();
   auto r = service().create(k_alice, R"({"webhook": {"name": "", "url": "ftp://x/",
       "http_method": "FETCH", "settings": {"nope": "true"}, "active": "maybe"}})");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, errc::invalid_argument);
   EXPECT_EQ(r.error().details.size(), 5u) << describe(r.error());
-  EXPECT_EQ(registry_->next_id(), next_id);
+  EXPECT_EQ(registry_->storage().next_id(), next_id);
   EXPECT_TRUE(list(k_alice, 0, 50).webhooks.empty());
 }
 
@@ -695,7 +696,7 @@ TEST_F(WebhookServiceTest, WebhooksAndIdsSurviveReopeningTheDatabase) {
   db_ = std::move(*db);
   auto registry = store::webhook_registry::open(*db_);
   ASSERT_TRUE(registry) << registry.error().message();
-  registry_ = std::move(*registry);
+  registry_ = std::make_unique<engine::local_registry>(std::move(*registry));
   service_ = std::make_unique<webhook_service>(*registry_, catalog_, clock_, random_);
 
   EXPECT_EQ(get(k_alice, created.id), created);

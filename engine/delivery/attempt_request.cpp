@@ -1,0 +1,60 @@
+// Building and signing one attempt's request (DESIGN.md "Delivery contract").
+#include "engine/delivery/attempt_request.hpp"
+
+#include "engine/delivery/payload.hpp"
+#include "engine/delivery/signer.hpp"
+#include "engine/uuid.hpp"
+
+namespace hookd::engine {
+namespace {
+
+// The URL with the query appended (before any fragment, which is never sent).
+std::string url_with_query(std::string_view url, std::string_view query) {
+  const auto hash = url.find('#');
+  std::string out(url.substr(0, hash));
+  out.push_back(out.find('?') == std::string::npos ? '?' : '&');
+  out += query;
+  return out;
+}
+
+}  // namespace
+
+attempt_request::attempt_request(const delivery_job& job, const webhook_target& target,
+                                 std::int64_t now_ms)
+    : target_(target), uuid_(format_uuid(job.record.id)) {
+  const event_data& event = *job.event;
+  std::string_view signed_content;
+  if (target.body_method) {
+    body_ = delivery_body(event.payload, uuid_, event.type);
+    signed_content = body_;
+  } else {
+    // The query form is prepared at publish only when a GET/DELETE webhook matched;
+    // this one may have changed its method since.
+    std::string payload_query = event.query;
+    if (payload_query.empty()) {
+      if (auto q = check_payload(event.payload, true)) payload_query = std::move(*q);
+    }
+    const std::string query = delivery_query(uuid_, event.type, payload_query);
+    url_ = url_with_query(target.url, query);
+    signed_content = std::string_view(url_).substr(url_.size() - query.size());
+  }
+  const std::int64_t timestamp = now_ms / 1000;
+  timestamp_ = std::to_string(timestamp);
+  signature_ = sign(target.signing_key, uuid_, timestamp, signed_content);
+  headers_ = {{
+      {"webhook-id", uuid_},
+      {"webhook-timestamp", timestamp_},
+      {"webhook-signature", signature_},
+  }};
+}
+
+http_request attempt_request::request() const {
+  return http_request{
+      .method = target_.http_method,
+      .url = target_.body_method ? std::string_view(target_.url) : std::string_view(url_),
+      .headers = headers_,
+      .body = body_,
+  };
+}
+
+}  // namespace hookd::engine

@@ -1,0 +1,283 @@
+// The single-node delivery queue: RocksDB records through store::delivery_queue, with
+// leases and per-partition claim cursors in memory. Scans and writes run without the
+// lock; the lock only guards the lease table and the cursors.
+#include "engine/delivery/local_queue.hpp"
+
+#include <algorithm>
+
+#include "engine/log.hpp"
+#include "engine/uuid.hpp"
+
+namespace hookd::engine {
+namespace {
+
+using store::delivery_status;
+using store::due_key;
+
+// Due entries read per step of a claim's scan.
+constexpr std::size_t k_scan_step = 1000;
+
+bool is_pending(delivery_status s) {
+  return s == delivery_status::pending || s == delivery_status::in_flight;
+}
+
+}  // namespace
+
+local_queue::local_queue(store::delivery_queue& store) : store_(store) {}
+
+local_queue::cursor& local_queue::cursor_for(const partition& p) {
+  return cursors_[{p.index, p.count}];
+}
+
+void local_queue::rewind(const due_key& key, std::uint64_t webhook_id) {
+  for (auto& [part, c] : cursors_) {
+    if (webhook_id % part.second != part.first) continue;
+    if (key < c.at) c.at = key;
+    if (c.scanning && (!c.low || key < *c.low)) c.low = key;
+  }
+}
+
+void local_queue::expire(std::int64_t now_ms) {
+  leases_.expire(now_ms, [this](const lease_table::lease& l) { rewind(l.key, l.webhook_id); });
+}
+
+std::size_t local_queue::leased() const {
+  std::lock_guard lock(mutex_);
+  return leases_.size();
+}
+
+result<void> local_queue::append(const store::event_record& event,
+                                 std::span<const store::delivery_record> deliveries,
+                                 std::int64_t now_ms, std::chrono::milliseconds lease) {
+  {
+    // Leased before they exist on disk, so a claim scanning meanwhile never takes them.
+    std::lock_guard lock(mutex_);
+    for (const auto& d : deliveries) {
+      leases_.take({d.next_attempt_at_ms, d.id}, d.webhook_id, now_ms + lease.count());
+    }
+  }
+  auto written = store_.publish(event, deliveries);
+  if (!written) {
+    std::lock_guard lock(mutex_);
+    for (const auto& d : deliveries) leases_.end(d.id);
+  }
+  return written;
+}
+
+std::vector<delivery_job> local_queue::load(std::span<const due_key> keys) {
+  std::vector<store::delivery_id> ids;
+  ids.reserve(keys.size());
+  for (const auto& k : keys) ids.push_back(k.id);
+  auto records = store_.get_many(ids);
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<const event_data>> events;
+  std::vector<std::pair<std::string, std::string>> wanted;
+  for (const auto& rec : records) {
+    if (!rec) continue;
+    auto key = std::make_pair(rec->account, rec->event_id);
+    if (events.emplace(key, nullptr).second) wanted.push_back(std::move(key));
+  }
+  auto found = store_.find_events(wanted);
+  for (std::size_t i = 0; i < wanted.size(); ++i) {
+    if (!found[i]) {
+      log::error("the event of a due delivery cannot be read",
+                 {{"event", wanted[i].second}, {"error", found[i].error().message()}});
+      continue;
+    }
+    auto data = std::make_shared<event_data>();
+    data->account = found[i]->account;
+    data->id = found[i]->id;
+    data->type = found[i]->type;
+    // data->query stays empty: an attempt builds it for GET/DELETE webhooks only.
+    data->payload = std::move(found[i]->payload);
+    events[wanted[i]] = std::move(data);
+  }
+  std::vector<delivery_job> jobs;
+  jobs.reserve(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    auto& rec = records[i];
+    if (!rec) {
+      log::error("a due delivery cannot be read",
+                 {{"delivery", format_uuid(keys[i].id)}, {"error", rec.error().message()}});
+      continue;
+    }
+    // A due entry whose delivery is already done (written by an older version) is stale.
+    if (!is_pending(rec->status) || rec->next_attempt_at_ms != keys[i].due_ms) continue;
+    auto ev = events[{rec->account, rec->event_id}];
+    if (!ev) continue;
+    jobs.push_back(delivery_job{std::move(*rec), std::move(ev)});
+  }
+  return jobs;
+}
+
+result<std::vector<delivery_job>> local_queue::claim(const claim_request& request) {
+  due_key from;
+  {
+    std::lock_guard lock(mutex_);
+    expire(request.now_ms);
+    auto& c = cursor_for(request.part);
+    c.scanning = true;
+    c.low.reset();
+    from = c.at;
+  }
+  std::vector<due_key> taken;
+  due_key stop = from;
+  error failure;
+  while (taken.size() < request.max) {
+    std::vector<std::pair<due_key, std::uint64_t>> step;
+    auto scanned = store_.scan_due(stop, request.due_by_ms + 1, k_scan_step,
+                                   [&](const due_key& k, std::uint64_t webhook) {
+                                     step.emplace_back(k, webhook);
+                                   });
+    if (!scanned) {
+      failure = scanned.error();
+      break;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto& [key, webhook] : step) {
+        stop = successor(key);
+        if (!request.part.contains(webhook) || leases_.held(key.id, request.now_ms)) continue;
+        taken.push_back(key);
+        // Leased now, before the records are read, so no one else takes them meanwhile.
+        leases_.take(key, webhook, request.now_ms + request.lease.count());
+        if (taken.size() == request.max) break;
+      }
+    }
+    if (*scanned < k_scan_step) {
+      // Everything due by due_by_ms was seen, unless the last step stopped early at max.
+      if (taken.size() < request.max) stop = due_key{request.due_by_ms + 1, {}};
+      break;
+    }
+  }
+  auto jobs = failure ? std::vector<delivery_job>{} : load(taken);
+  std::lock_guard lock(mutex_);
+  auto& c = cursor_for(request.part);
+  c.scanning = false;
+  if (failure) {
+    for (const auto& k : taken) leases_.end(k.id);
+    c.at = std::min(c.at, from);
+    return failure;
+  }
+  // Entries that turned out stale or unreadable keep no lease.
+  if (jobs.size() != taken.size()) {
+    std::unordered_map<store::delivery_id, bool, delivery_id_hash> loaded;
+    for (const auto& j : jobs) loaded.emplace(j.record.id, true);
+    for (const auto& k : taken) {
+      if (!loaded.contains(k.id)) leases_.end(k.id);
+    }
+  }
+  c.at = c.low ? std::min(stop, *c.low) : stop;
+  c.low.reset();
+  return jobs;
+}
+
+result<delivery_job> local_queue::claim_one(const store::delivery_id& id, std::int64_t now_ms,
+                                            std::chrono::milliseconds lease) {
+  auto rec = store_.get(id);
+  if (!rec) return rec.error();
+  auto ev = store_.find_event(rec->account, rec->event_id);
+  if (!ev) return ev.error();
+  {
+    std::lock_guard lock(mutex_);
+    if (leases_.held(id, now_ms)) return errc::already_exists;
+    leases_.take({rec->next_attempt_at_ms, id}, rec->webhook_id, now_ms + lease.count());
+  }
+  auto data = std::make_shared<event_data>();
+  data->account = ev->account;
+  data->id = ev->id;
+  data->type = ev->type;
+  data->payload = std::move(ev->payload);
+  return delivery_job{std::move(*rec), std::move(data)};
+}
+
+void local_queue::extend(std::span<const store::delivery_id> ids, std::int64_t until_ms) {
+  std::lock_guard lock(mutex_);
+  for (const auto& id : ids) leases_.extend(id, until_ms);
+}
+
+void local_queue::release(std::span<const store::delivery_id> ids) {
+  std::lock_guard lock(mutex_);
+  for (const auto& id : ids) {
+    if (auto l = leases_.end(id)) rewind(l->key, l->webhook_id);
+  }
+}
+
+result<void> local_queue::settle(std::span<const settlement> batch, std::int64_t) {
+  auto writes = store_.writes();
+  for (const auto& s : batch) {
+    writes.update(s.after, s.previous_due_ms, s.attempt ? &*s.attempt : nullptr);
+  }
+  if (auto r = store_.commit(writes); !r) return r;
+  std::lock_guard lock(mutex_);
+  for (const auto& s : batch) {
+    const due_key key{s.after.next_attempt_at_ms, s.after.id};
+    const bool pending = is_pending(s.after.status);
+    if (pending && s.hold_until_ms != 0) {
+      leases_.take(key, s.after.webhook_id, std::max(s.hold_until_ms, key.due_ms));
+      continue;
+    }
+    leases_.end(s.after.id);
+    if (pending) rewind(key, s.after.webhook_id);
+  }
+  return {};
+}
+
+result<std::size_t> local_queue::cancel_webhook(std::uint64_t webhook_id, std::int64_t now_ms) {
+  auto pending = store_.pending_of_webhook(webhook_id);
+  if (!pending) return pending.error();
+  std::vector<store::delivery_record> mine;
+  {
+    // Leased for the write, so no claim takes one of them halfway.
+    std::lock_guard lock(mutex_);
+    for (auto& rec : *pending) {
+      if (leases_.held(rec.id, now_ms)) continue;
+      leases_.take({rec.next_attempt_at_ms, rec.id}, webhook_id, INT64_MAX);
+      mine.push_back(std::move(rec));
+    }
+  }
+  auto writes = store_.writes();
+  for (const auto& rec : mine) {
+    store::delivery_record after = rec;
+    after.status = delivery_status::cancelled;
+    after.updated_at_ms = now_ms;
+    after.next_attempt_at_ms = 0;
+    writes.update(after, rec.next_attempt_at_ms, nullptr);
+  }
+  auto written = store_.commit(writes);
+  std::lock_guard lock(mutex_);
+  for (const auto& rec : mine) {
+    leases_.end(rec.id);
+    if (!written) rewind({rec.next_attempt_at_ms, rec.id}, webhook_id);
+  }
+  if (!written) return written.error();
+  return mine.size();
+}
+
+result<store::delivery_record> local_queue::get(const store::delivery_id& id) const {
+  return store_.get(id);
+}
+
+result<std::vector<store::attempt_record>> local_queue::attempts(
+    const store::delivery_id& id) const {
+  return store_.attempts(id);
+}
+
+result<store::event_record> local_queue::find_event(std::string_view account,
+                                                    std::string_view id) const {
+  return store_.find_event(account, id);
+}
+
+result<delivery_page> local_queue::list(std::uint64_t webhook_id,
+                                        const std::optional<store::delivery_id>& after,
+                                        std::optional<store::delivery_status> status,
+                                        std::size_t limit) const {
+  return store_.list(webhook_id, after, status, limit);
+}
+
+result<std::vector<store::delivery_record>> local_queue::failed_since(std::uint64_t webhook_id,
+                                                                      std::int64_t since_ms,
+                                                                      std::size_t limit) const {
+  return store_.failed_of_webhook(webhook_id, since_ms, limit);
+}
+
+}  // namespace hookd::engine

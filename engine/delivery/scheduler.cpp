@@ -1,0 +1,163 @@
+// The timeline of near retries and the refills that claim due work from the queue.
+#include "engine/delivery/scheduler.hpp"
+
+#include <algorithm>
+
+#include <boost/asio/post.hpp>
+
+#include "engine/log.hpp"
+
+namespace hookd::engine {
+namespace {
+
+// Deliveries claimed per refill step; a worker yields between steps.
+constexpr std::size_t k_refill_step = 1000;
+
+}  // namespace
+
+scheduler::scheduler(boost::asio::io_context& ioc, delivery_queue& queue, const clock& time,
+                     scheduler_options options, hooks h)
+    : ioc_(ioc),
+      queue_(queue),
+      time_(time),
+      options_(options),
+      hooks_(std::move(h)),
+      wake_timer_(ioc),
+      refill_timer_(ioc) {}
+
+void scheduler::start() {
+  refill();
+  loop();
+}
+
+void scheduler::wake() {
+  refill();
+  release_due();
+}
+
+void scheduler::stop() {
+  stopped_ = true;
+  timeline_.clear();  // still due on disk
+  wake_timer_.cancel();
+  refill_timer_.cancel();
+}
+
+bool scheduler::keeps(std::int64_t due_ms) const {
+  return due_ms < time_.now_ms() + options_.window.count();
+}
+
+std::int64_t scheduler::lease_until(std::int64_t due_ms) const {
+  return std::max(due_ms, time_.now_ms()) + options_.lease.count();
+}
+
+void scheduler::hold(delivery_job job) {
+  if (stopped_) return;
+  const std::int64_t due = job.record.next_attempt_at_ms;
+  if (due <= time_.now_ms()) {
+    hooks_.due(std::move(job));
+    return;
+  }
+  const bool earliest = timeline_.empty() || due < timeline_.begin()->first;
+  timeline_.emplace(due, std::move(job));
+  if (earliest) arm();
+}
+
+std::optional<delivery_job> scheduler::take(const store::delivery_id& id) {
+  for (auto it = timeline_.begin(); it != timeline_.end(); ++it) {
+    if (it->second.record.id == id) {
+      delivery_job job = std::move(it->second);
+      timeline_.erase(it);
+      arm();
+      return job;
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<delivery_job> scheduler::drop_webhook(std::uint64_t webhook_id) {
+  std::vector<delivery_job> dropped;
+  for (auto it = timeline_.begin(); it != timeline_.end();) {
+    if (it->second.record.webhook_id == webhook_id) {
+      dropped.push_back(std::move(it->second));
+      it = timeline_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  arm();
+  return dropped;
+}
+
+void scheduler::room_freed(std::size_t held_now) {
+  if (!paused_ || stopped_ || held_now > options_.max_held / 2) return;
+  paused_ = false;
+  boost::asio::post(ioc_, [this] { refill(); });
+}
+
+void scheduler::arm() {
+  if (timeline_.empty()) {
+    wake_timer_.cancel();
+    return;
+  }
+  const std::int64_t wait = std::max<std::int64_t>(0, timeline_.begin()->first - time_.now_ms());
+  wake_timer_.expires_after(std::chrono::milliseconds(wait));
+  wake_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) release_due();
+  });
+}
+
+// Moves every timeline entry that is due by the clock to the worker's queues.
+void scheduler::release_due() {
+  if (stopped_) return;
+  const std::int64_t now = time_.now_ms();
+  while (!timeline_.empty() && timeline_.begin()->first <= now) {
+    delivery_job job = std::move(timeline_.begin()->second);
+    timeline_.erase(timeline_.begin());
+    hooks_.due(std::move(job));
+  }
+  arm();
+}
+
+void scheduler::refill() {
+  if (stopped_) return;
+  // Disk must reflect every outcome this worker has seen before it is read back.
+  if (!hooks_.flush()) return;
+  const std::int64_t now = time_.now_ms();
+  const auto& held = hooks_.held();
+  queue_.extend(held, now + options_.lease.count());
+  if (held.size() >= options_.max_held) {
+    // A large backlog (a long outage, a restart): hold at most max_held in memory and
+    // read on as attempts finish; the rest waits on disk.
+    paused_ = true;
+    return;
+  }
+  const std::size_t room = std::min(k_refill_step, options_.max_held - held.size());
+  auto claimed = queue_.claim(claim_request{
+      .now_ms = now,
+      .due_by_ms = now + options_.window.count(),
+      .max = room,
+      .lease = options_.lease,
+      .part = options_.part,
+  });
+  if (!claimed) {
+    log::error("claiming due deliveries failed", {{"error", claimed.error().message()}});
+    return;
+  }
+  const bool more = claimed->size() == room;
+  for (auto& job : *claimed) hold(std::move(job));
+  if (more) boost::asio::post(ioc_, [this] { refill(); });  // continue after a yield
+}
+
+void scheduler::loop() {
+  const auto period =
+      std::max<std::chrono::milliseconds>(options_.window / 4, std::chrono::milliseconds(10));
+  refill_timer_.expires_after(period);
+  refill_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopped_) return;
+    refill();
+    release_due();
+    loop();
+  });
+}
+
+}  // namespace hookd::engine

@@ -1,0 +1,85 @@
+// A worker's intake by time: deliveries due later, within the window, wait in memory
+// on one timer in due order (the timeline); refills claim from the delivery queue what
+// is due by now + window, up to the worker's memory cap, and renew the leases of what
+// the worker holds. Everything due later stays on disk until the window reaches it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "engine/clock.hpp"
+#include "engine/delivery/delivery_job.hpp"
+#include "engine/delivery/delivery_queue.hpp"
+
+namespace hookd::engine {
+
+struct scheduler_options {
+  // Retries due within this window wait in memory; later ones on disk. Refills run
+  // every window / 4.
+  std::chrono::milliseconds window{std::chrono::minutes(5)};
+  // Leases on claimed deliveries; renewed at every refill while held.
+  std::chrono::milliseconds lease{std::chrono::minutes(5)};
+  // Deliveries a worker holds in memory at most (timeline, queues and running).
+  std::size_t max_held = 20'000;
+  partition part;
+};
+
+class scheduler {
+ public:
+  struct hooks {
+    std::function<void(delivery_job)> due;  // a delivery whose time has come
+    // Ids of every delivery the worker holds (for lease renewal and the memory cap).
+    std::function<const std::vector<store::delivery_id>&()> held;
+    std::function<bool()> flush;  // writes pending outcomes; false when it could not
+  };
+
+  scheduler(boost::asio::io_context& ioc, delivery_queue& queue, const clock& time,
+            scheduler_options options, hooks h);
+
+  // First refill now (recovery after a restart), then every window / 4.
+  void start();
+  // Refills and releases what is due now (after a clock jump; tests' manual clocks).
+  void wake();
+  // Clears the timeline (its deliveries stay due on disk) and cancels the timers.
+  void stop();
+
+  // Takes a claimed delivery: due now goes to `due`, later waits on the timeline.
+  void hold(delivery_job job);
+  // Whether a retry due at `due_ms` is kept in memory rather than left on disk.
+  bool keeps(std::int64_t due_ms) const;
+  std::int64_t lease_until(std::int64_t due_ms) const;
+  // Removes a delivery from the timeline (an operator's retry brings it forward).
+  std::optional<delivery_job> take(const store::delivery_id& id);
+  // Removes every delivery of the webhook from the timeline.
+  std::vector<delivery_job> drop_webhook(std::uint64_t webhook_id);
+  // A refill stopped at the memory cap reads on once the worker holds half as much.
+  void room_freed(std::size_t held_now);
+
+  std::size_t size() const noexcept { return timeline_.size(); }
+
+ private:
+  void refill();
+  void release_due();
+  void arm();
+  void loop();
+
+  boost::asio::io_context& ioc_;
+  delivery_queue& queue_;
+  const clock& time_;
+  scheduler_options options_;
+  hooks hooks_;
+  std::multimap<std::int64_t, delivery_job> timeline_;
+  boost::asio::steady_timer wake_timer_;
+  boost::asio::steady_timer refill_timer_;
+  bool paused_ = false;  // a refill stopped at max_held
+  bool stopped_ = false;
+};
+
+}  // namespace hookd::engine

@@ -1,0 +1,63 @@
+// The seam between the engine and webhook storage: records by id, an account's list,
+// the subscription index, and a change feed that reports every durable change. One
+// node uses the RocksDB-backed local_registry; on NATS JetStream it is a replicated
+// key-value bucket whose watch is the change feed.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "store/errc.hpp"
+#include "store/webhook_record.hpp"
+
+namespace hookd::engine {
+
+using store::webhook_record;
+
+struct webhook_page {
+  std::vector<webhook_record> webhooks;
+  std::optional<std::uint64_t> next_after;  // pass as `after` to read the next page
+};
+
+// One durable change: the webhook as it is now, or nullopt when it was deleted.
+struct registry_change {
+  std::uint64_t id = 0;
+  std::optional<webhook_record> now;
+};
+
+class registry {
+ public:
+  using change_fn = std::function<boost::system::error_code(webhook_record&)>;
+  using watcher = std::function<void(const registry_change&)>;
+
+  virtual ~registry() = default;
+
+  // Stores a new webhook under the next id and returns it with that id.
+  [[nodiscard]] virtual result<webhook_record> create(webhook_record record) = 0;
+  [[nodiscard]] virtual result<webhook_record> get(std::uint64_t id) const = 0;
+  // Read-modify-write of one webhook: `change` edits it (an error aborts without
+  // writing); id, account and created_at_ms cannot change.
+  [[nodiscard]] virtual result<webhook_record> update(std::uint64_t id,
+                                                      const change_fn& change) = 0;
+  // not_found when absent.
+  [[nodiscard]] virtual result<void> remove(std::uint64_t id) = 0;
+  // The account's webhooks with id > after, in id order, at most `limit`.
+  [[nodiscard]] virtual result<webhook_page> list(std::string_view account, std::uint64_t after,
+                                                  std::size_t limit) const = 0;
+  // Ids of the account's active webhooks subscribed to `type`, in id order.
+  [[nodiscard]] virtual result<std::vector<std::uint64_t>> subscribers(
+      std::string_view account, std::string_view type) const = 0;
+  // Every stored webhook, in id order (start-up).
+  [[nodiscard]] virtual result<void> for_each(
+      const std::function<void(const webhook_record&)>& fn) const = 0;
+
+  // Adds a watcher of the change feed: called after every durable change, in the
+  // order of registration, on the thread that made the change (or the feed's own
+  // thread for changes made elsewhere). Add watchers before concurrent use.
+  virtual void watch(watcher fn) = 0;
+};
+
+}  // namespace hookd::engine
