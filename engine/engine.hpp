@@ -153,8 +153,10 @@ class engine {
                                              std::int64_t since_ms);
   static constexpr std::size_t k_max_recover = 10'000;
 
-  // Re-checks retry timers against the clock and refills them from disk now. Needed
-  // only when the injected clock jumps (tests); the engine's own timers do the rest.
+  // Re-checks retry timers against the clock and claims due work from disk now; returns
+  // once every worker has done so and any attempt that started has begun (counted in
+  // stats().attempts). Needed only when the injected clock jumps (tests); the engine's
+  // own timers do the rest.
   void wake();
 
   // Blocks until `done(stats())` holds or `timeout` passes; re-checked after every

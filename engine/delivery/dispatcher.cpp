@@ -454,25 +454,21 @@ void dispatcher::submit(std::vector<delivery_job> jobs) {
   }
 }
 
-void dispatcher::wake() {
-  for (auto& sp : shards_) {
-    auto* s = sp.get();
-    net::post(s->ioc, [s] {
-      if (!s->stopping) s->timeline->wake();
-    });
-  }
-}
-
-void dispatcher::sync() {
+void dispatcher::on_every_worker(const std::function<void(shard&)>& fn, bool second_hop) {
   if (!started_ || stopped_) return;
   std::vector<std::future<void>> done;
   for (auto& sp : shards_) {
     auto* s = sp.get();
     auto promise = std::make_shared<std::promise<void>>();
     done.push_back(promise->get_future());
-    net::post(s->ioc, [s, promise] {
-      s->outcomes->flush();
-      promise->set_value();
+    net::post(s->ioc, [s, fn, promise, second_hop] {
+      fn(*s);
+      if (!second_hop) {
+        promise->set_value();
+        return;
+      }
+      // Queued behind whatever `fn` posted (attempt coroutines start with a post).
+      net::post(s->ioc, [promise] { promise->set_value(); });
     });
   }
   for (auto& f : done) {
@@ -481,6 +477,18 @@ void dispatcher::sync() {
       if (stopped_) return;
     }
   }
+}
+
+void dispatcher::wake() {
+  on_every_worker(
+      [](shard& s) {
+        if (!s.stopping) s.timeline->wake();
+      },
+      true);
+}
+
+void dispatcher::sync() {
+  on_every_worker([](shard& s) { s.outcomes->flush(); }, false);
 }
 
 void dispatcher::cancel_webhook(std::uint64_t webhook_id) {

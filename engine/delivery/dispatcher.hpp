@@ -83,7 +83,8 @@ class dispatcher {
   // thread-safe.
   void submit(std::vector<delivery_job> jobs);
   // Re-checks timers against the clock and claims from the queue now (after a clock
-  // jump, or in tests driving a manual clock).
+  // jump, or in tests driving a manual clock). Returns once every worker did, and any
+  // attempt that started has begun.
   void wake();
   // Returns once every worker has written the outcomes it handled so far.
   void sync();
@@ -107,6 +108,9 @@ class dispatcher {
   friend struct dispatcher_impl;
   struct shard;
   shard& shard_of(std::uint64_t webhook_id) const;
+  // Runs `fn` on every worker and waits for it (and, with `second_hop`, for what `fn`
+  // queued on the worker right away).
+  void on_every_worker(const std::function<void(shard&)>& fn, bool second_hop);
 
   dependencies deps_;
   dispatcher_options options_;

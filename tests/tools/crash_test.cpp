@@ -151,7 +151,22 @@ TEST_F(HookdProcess, PendingRetriesSurviveKillNineWithTheirDueTimes) {
         std::string(d.at("next_attempt_at").as_string());
   }
   EXPECT_EQ(due_after, due_before);
-  EXPECT_EQ(rx.request_count(), k_n) << "a retry due in an hour went out after the restart";
+
+  // No retry due in an hour goes out after the restart. To make that observable, one
+  // more event goes to the same webhook: its worker runs the recovery claim before it
+  // takes the new delivery, so once that one arrived, an early retry would have been
+  // started too; SIGTERM then lets every started attempt finish before the count.
+  ASSERT_EQ(
+      call("POST", "/api/v1/events", R"({"event": {"type": "customer_created", "payload": {}}})")
+          .status,
+      202u);
+  rx.wait_for_requests(k_n + 1);
+  second->signal(SIGTERM);
+  EXPECT_EQ(second->wait(), 0);
+  std::set<std::string> ids;
+  for (const auto& r : rx.requests()) ids.insert(r.header("webhook-id"));
+  EXPECT_EQ(rx.request_count(), k_n + 1) << "a retry due in an hour went out after the restart";
+  EXPECT_EQ(ids.size(), k_n + 1);
 }
 
 TEST_F(HookdProcess, EventsApiPublishesAndDeliveriesApiShowsTheOutcome) {
