@@ -1,12 +1,11 @@
+// The engine's life and its hot path: open (wiring the registry, the queue and the
+// dispatcher), start, publish, stop, and the waits and counters tests and tools use.
 #include "engine/engine.hpp"
 
-#include <array>
-#include <atomic>
-#include <condition_variable>
 #include <functional>
-#include <map>
 #include <mutex>
 
+#include "engine/engine_impl.hpp"
 #include "engine/delivery/dispatcher.hpp"
 #include "engine/delivery/local_queue.hpp"
 #include "engine/delivery/payload.hpp"
@@ -26,7 +25,6 @@ using store::delivery_record;
 using store::delivery_status;
 
 constexpr std::size_t k_max_event_id_bytes = 255;
-constexpr std::size_t k_id_stripes = 64;
 
 std::optional<std::string> event_id_problem(std::string_view id) {
   if (id.empty()) return "must not be empty";
@@ -39,19 +37,6 @@ std::optional<std::string> event_id_problem(std::string_view id) {
   return std::nullopt;
 }
 
-attempt_view to_view(const store::attempt_record& a) {
-  attempt_view v;
-  v.number = a.number;
-  v.at_ms = a.at_ms;
-  v.duration_ms = a.duration_ms;
-  if (a.status_code != 0) v.status_code = a.status_code;
-  v.error_kind = a.error_kind;
-  v.error = a.error;
-  v.response_excerpt = a.response_excerpt;
-  v.manual = a.manual;
-  return v;
-}
-
 // Leases on deliveries held in memory outlive a refill period (window / 4) and the
 // longest attempt with room to spare; they are renewed at every refill.
 std::chrono::milliseconds lease_for(const engine_options& o) {
@@ -59,44 +44,6 @@ std::chrono::milliseconds lease_for(const engine_options& o) {
 }
 
 }  // namespace
-
-struct engine::impl {
-  engine_options options;
-  system_clock default_clock;
-  crypto_random default_random;
-  const clock* time = nullptr;
-  random_source* random = nullptr;
-
-  std::unique_ptr<store::database> db;
-  std::unique_ptr<local_registry> registry;
-  std::unique_ptr<store::delivery_queue> records;
-  std::unique_ptr<local_queue> queue;
-  std::unique_ptr<webhook_service> webhooks;
-  std::unique_ptr<dispatcher> workers;
-
-  std::atomic<std::shared_ptr<const subscription_snapshot>> snapshot;
-  std::mutex rebuild_mutex;
-  // Serialises check-then-write of the same (account, event id) pair.
-  std::array<std::mutex, k_id_stripes> id_stripes;
-  std::atomic<bool> started{false};
-  std::atomic<bool> stopped{false};
-  std::atomic<std::uint64_t> published{0};
-  std::atomic<std::uint64_t> created{0};
-
-  error rebuild_snapshot() {
-    std::lock_guard lock(rebuild_mutex);
-    std::vector<store::webhook_record> all;
-    auto r = registry->for_each([&](const store::webhook_record& w) { all.push_back(w); });
-    if (!r) return r.error();
-    snapshot.store(subscription_snapshot::build(all, options.retry_jitter));
-    return {};
-  }
-
-  // wait_until: woken after every attempt.
-  std::mutex progress_mutex;
-  std::condition_variable progress;
-  std::atomic<int> waiters{0};
-};
 
 engine::engine(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
 
@@ -270,89 +217,6 @@ outcome<publish_result> engine::publish(std::string_view account, std::string_vi
   return publish_result{std::move(id), std::string(type), event.deliveries, false};
 }
 
-outcome<delivery_view> engine::delivery(std::string_view account, std::string_view uuid) const {
-  auto& i = *impl_;
-  auto not_found = [&] {
-    return failure::from(errc::not_found, "delivery " + std::string(uuid) + " not found");
-  };
-  auto id = parse_uuid(uuid);
-  if (!id) return not_found();
-  auto rec = i.queue->get(*id);
-  if (!rec) {
-    if (rec.error() == errc::not_found) return not_found();
-    return failure::from(rec.error(),
-                         "reading delivery " + std::string(uuid));
-  }
-  if (rec->account != account) return not_found();
-  auto attempts = i.queue->attempts(*id);
-  if (!attempts) {
-    return failure::from(attempts.error(), "reading attempts of delivery " + std::string(uuid));
-  }
-  delivery_view v;
-  v.uuid = format_uuid(rec->id);
-  v.webhook_id = rec->webhook_id;
-  v.event_id = rec->event_id;
-  v.event_type = rec->event_type;
-  v.status = std::string(store::to_string(rec->status));
-  if (rec->status == delivery_status::pending && i.workers->in_flight(rec->webhook_id, rec->id)) {
-    v.status = "in_flight";
-  }
-  v.created_at_ms = rec->created_at_ms;
-  v.updated_at_ms = rec->updated_at_ms;
-  v.attempt_count = rec->attempts;
-  if (rec->status == delivery_status::pending) v.next_attempt_at_ms = rec->next_attempt_at_ms;
-  for (const auto& a : *attempts) v.attempts.push_back(to_view(a));
-  return v;
-}
-
-outcome<delivery_list> engine::deliveries(std::string_view account, std::uint64_t webhook_id,
-                                          std::optional<std::string_view> status,
-                                          std::optional<std::string_view> after,
-                                          std::size_t limit) const {
-  auto& i = *impl_;
-  auto owner = i.webhooks->get(account, webhook_id);
-  if (!owner) return owner.error();
-  std::vector<field_error> problems;
-  std::optional<delivery_status> wanted;
-  if (status) {
-    wanted = store::parse_delivery_status(*status);
-    if (!wanted || *wanted == delivery_status::in_flight) {
-      problems.push_back({"status", "must be one of pending, succeeded, failed, cancelled"});
-    }
-  }
-  std::optional<store::delivery_id> after_id;
-  if (after) {
-    after_id = parse_uuid(*after);
-    if (!after_id) problems.push_back({"after", "must be a delivery uuid"});
-  }
-  if (!problems.empty()) {
-    failure f = failure::from(errc::invalid_argument, "invalid query parameters");
-    f.details = std::move(problems);
-    return f;
-  }
-  auto page = i.queue->list(webhook_id, after_id, wanted, limit);
-  if (!page) {
-    return failure::from(page.error(), "listing deliveries of webhook " +
-                                           std::to_string(webhook_id));
-  }
-  delivery_list out;
-  for (const auto& rec : page->deliveries) {
-    delivery_view v;
-    v.uuid = format_uuid(rec.id);
-    v.webhook_id = rec.webhook_id;
-    v.event_id = rec.event_id;
-    v.event_type = rec.event_type;
-    v.status = std::string(store::to_string(rec.status));
-    v.created_at_ms = rec.created_at_ms;
-    v.updated_at_ms = rec.updated_at_ms;
-    v.attempt_count = rec.attempts;
-    if (rec.status == delivery_status::pending) v.next_attempt_at_ms = rec.next_attempt_at_ms;
-    out.deliveries.push_back(std::move(v));
-  }
-  if (page->next_after) out.next_after = format_uuid(*page->next_after);
-  return out;
-}
-
 void engine::wake() { impl_->workers->wake(); }
 
 bool engine::wait_until(const std::function<bool(const engine_stats&)>& done,
@@ -377,38 +241,6 @@ bool engine::wait_until(const std::function<bool(const engine_stats&)>& done,
   // What the stats count is also written, so the delivery log agrees with them.
   if (ok) i.workers->sync();
   return ok;
-}
-
-outcome<delivery_view> engine::retry(std::string_view account, std::string_view uuid) {
-  auto& i = *impl_;
-  auto current = delivery(account, uuid);
-  if (!current) return current.error();
-  auto rec = i.queue->get(*parse_uuid(uuid));
-  if (!rec) return failure::from(rec.error(), "reading delivery " + std::string(uuid));
-  if (!i.snapshot.load()->find(rec->webhook_id)) {
-    return failure::from(errc::not_found,
-                         "the webhook of delivery " + std::string(uuid) + " was deleted");
-  }
-  if (auto queued = i.workers->retry_now(*rec, true); !queued) return queued.error();
-  current->status = "pending";
-  current->next_attempt_at_ms = i.time->now_ms();
-  return current;
-}
-
-outcome<std::size_t> engine::recover(std::string_view account, std::uint64_t webhook_id,
-                                     std::int64_t since_ms) {
-  auto& i = *impl_;
-  auto owner = i.webhooks->get(account, webhook_id);
-  if (!owner) return owner.error();
-  auto failed = i.queue->failed_since(webhook_id, since_ms, k_max_recover);
-  if (!failed) {
-    return failure::from(failed.error(),
-                         "reading failed deliveries of webhook " + std::to_string(webhook_id));
-  }
-  for (const auto& rec : *failed) {
-    if (auto r = i.workers->retry_now(rec, false); !r) return r.error();
-  }
-  return failed->size();
 }
 
 engine_stats engine::stats() const {

@@ -1,0 +1,146 @@
+// The engine's delivery log and repairs: one delivery with its attempts, a webhook's
+// deliveries by status, an operator's retry of one delivery and recovery of a
+// webhook's failed ones.
+#include <string>
+
+#include "engine/engine.hpp"
+#include "engine/engine_impl.hpp"
+#include "engine/uuid.hpp"
+#include "store/delivery_codec.hpp"
+
+namespace hookd::engine {
+namespace {
+
+using store::delivery_status;
+
+attempt_view to_view(const store::attempt_record& a) {
+  attempt_view v;
+  v.number = a.number;
+  v.at_ms = a.at_ms;
+  v.duration_ms = a.duration_ms;
+  if (a.status_code != 0) v.status_code = a.status_code;
+  v.error_kind = a.error_kind;
+  v.error = a.error;
+  v.response_excerpt = a.response_excerpt;
+  v.manual = a.manual;
+  return v;
+}
+
+}  // namespace
+
+outcome<delivery_view> engine::delivery(std::string_view account, std::string_view uuid) const {
+  auto& i = *impl_;
+  auto not_found = [&] {
+    return failure::from(errc::not_found, "delivery " + std::string(uuid) + " not found");
+  };
+  auto id = parse_uuid(uuid);
+  if (!id) return not_found();
+  auto rec = i.queue->get(*id);
+  if (!rec) {
+    if (rec.error() == errc::not_found) return not_found();
+    return failure::from(rec.error(),
+                         "reading delivery " + std::string(uuid));
+  }
+  if (rec->account != account) return not_found();
+  auto attempts = i.queue->attempts(*id);
+  if (!attempts) {
+    return failure::from(attempts.error(), "reading attempts of delivery " + std::string(uuid));
+  }
+  delivery_view v;
+  v.uuid = format_uuid(rec->id);
+  v.webhook_id = rec->webhook_id;
+  v.event_id = rec->event_id;
+  v.event_type = rec->event_type;
+  v.status = std::string(store::to_string(rec->status));
+  if (rec->status == delivery_status::pending && i.workers->in_flight(rec->webhook_id, rec->id)) {
+    v.status = "in_flight";
+  }
+  v.created_at_ms = rec->created_at_ms;
+  v.updated_at_ms = rec->updated_at_ms;
+  v.attempt_count = rec->attempts;
+  if (rec->status == delivery_status::pending) v.next_attempt_at_ms = rec->next_attempt_at_ms;
+  for (const auto& a : *attempts) v.attempts.push_back(to_view(a));
+  return v;
+}
+
+outcome<delivery_list> engine::deliveries(std::string_view account, std::uint64_t webhook_id,
+                                          std::optional<std::string_view> status,
+                                          std::optional<std::string_view> after,
+                                          std::size_t limit) const {
+  auto& i = *impl_;
+  auto owner = i.webhooks->get(account, webhook_id);
+  if (!owner) return owner.error();
+  std::vector<field_error> problems;
+  std::optional<delivery_status> wanted;
+  if (status) {
+    wanted = store::parse_delivery_status(*status);
+    if (!wanted || *wanted == delivery_status::in_flight) {
+      problems.push_back({"status", "must be one of pending, succeeded, failed, cancelled"});
+    }
+  }
+  std::optional<store::delivery_id> after_id;
+  if (after) {
+    after_id = parse_uuid(*after);
+    if (!after_id) problems.push_back({"after", "must be a delivery uuid"});
+  }
+  if (!problems.empty()) {
+    failure f = failure::from(errc::invalid_argument, "invalid query parameters");
+    f.details = std::move(problems);
+    return f;
+  }
+  auto page = i.queue->list(webhook_id, after_id, wanted, limit);
+  if (!page) {
+    return failure::from(page.error(), "listing deliveries of webhook " +
+                                           std::to_string(webhook_id));
+  }
+  delivery_list out;
+  for (const auto& rec : page->deliveries) {
+    delivery_view v;
+    v.uuid = format_uuid(rec.id);
+    v.webhook_id = rec.webhook_id;
+    v.event_id = rec.event_id;
+    v.event_type = rec.event_type;
+    v.status = std::string(store::to_string(rec.status));
+    v.created_at_ms = rec.created_at_ms;
+    v.updated_at_ms = rec.updated_at_ms;
+    v.attempt_count = rec.attempts;
+    if (rec.status == delivery_status::pending) v.next_attempt_at_ms = rec.next_attempt_at_ms;
+    out.deliveries.push_back(std::move(v));
+  }
+  if (page->next_after) out.next_after = format_uuid(*page->next_after);
+  return out;
+}
+
+outcome<delivery_view> engine::retry(std::string_view account, std::string_view uuid) {
+  auto& i = *impl_;
+  auto current = delivery(account, uuid);
+  if (!current) return current.error();
+  auto rec = i.queue->get(*parse_uuid(uuid));
+  if (!rec) return failure::from(rec.error(), "reading delivery " + std::string(uuid));
+  if (!i.snapshot.load()->find(rec->webhook_id)) {
+    return failure::from(errc::not_found,
+                         "the webhook of delivery " + std::string(uuid) + " was deleted");
+  }
+  if (auto queued = i.workers->retry_now(*rec, true); !queued) return queued.error();
+  current->status = "pending";
+  current->next_attempt_at_ms = i.time->now_ms();
+  return current;
+}
+
+outcome<std::size_t> engine::recover(std::string_view account, std::uint64_t webhook_id,
+                                     std::int64_t since_ms) {
+  auto& i = *impl_;
+  auto owner = i.webhooks->get(account, webhook_id);
+  if (!owner) return owner.error();
+  auto failed = i.queue->failed_since(webhook_id, since_ms, k_max_recover);
+  if (!failed) {
+    return failure::from(failed.error(),
+                         "reading failed deliveries of webhook " + std::to_string(webhook_id));
+  }
+  for (const auto& rec : *failed) {
+    if (auto r = i.workers->retry_now(rec, false); !r) return r.error();
+  }
+  return failed->size();
+}
+
+}  // namespace hookd::engine

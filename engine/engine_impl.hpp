@@ -1,0 +1,61 @@
+// Internal to engine/: what an engine owns, shared by engine.cpp (life and publish)
+// and engine_history.cpp (the delivery log and repairs).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+
+#include "engine/delivery/dispatcher.hpp"
+#include "engine/delivery/local_queue.hpp"
+#include "engine/engine.hpp"
+#include "engine/registry/local_registry.hpp"
+#include "engine/registry/subscription_snapshot.hpp"
+#include "store/database.hpp"
+#include "store/delivery_queue.hpp"
+
+namespace hookd::engine {
+
+inline constexpr std::size_t k_id_stripes = 64;
+
+struct engine::impl {
+  engine_options options;
+  system_clock default_clock;
+  crypto_random default_random;
+  const clock* time = nullptr;
+  random_source* random = nullptr;
+
+  std::unique_ptr<store::database> db;
+  std::unique_ptr<local_registry> registry;
+  std::unique_ptr<store::delivery_queue> records;
+  std::unique_ptr<local_queue> queue;
+  std::unique_ptr<webhook_service> webhooks;
+  std::unique_ptr<dispatcher> workers;
+
+  std::atomic<std::shared_ptr<const subscription_snapshot>> snapshot;
+  std::mutex rebuild_mutex;
+  // Serialises check-then-write of the same (account, event id) pair.
+  std::array<std::mutex, k_id_stripes> id_stripes;
+  std::atomic<bool> started{false};
+  std::atomic<bool> stopped{false};
+  std::atomic<std::uint64_t> published{0};
+  std::atomic<std::uint64_t> created{0};
+
+  error rebuild_snapshot() {
+    std::lock_guard lock(rebuild_mutex);
+    std::vector<store::webhook_record> all;
+    auto r = registry->for_each([&](const store::webhook_record& w) { all.push_back(w); });
+    if (!r) return r.error();
+    snapshot.store(subscription_snapshot::build(all, options.retry_jitter));
+    return {};
+  }
+
+  // wait_until: woken after every attempt.
+  std::mutex progress_mutex;
+  std::condition_variable progress;
+  std::atomic<int> waiters{0};
+};
+
+}  // namespace hookd::engine
