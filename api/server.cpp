@@ -1,3 +1,5 @@
+// The admin HTTP server on Boost.Beast: accept, read with limits and timeouts, hand
+// each request to the router, write the answer, shut down gracefully.
 #include "api/server.hpp"
 
 #include <atomic>
