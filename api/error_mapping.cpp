@@ -1,5 +1,5 @@
 // Error responses of the admin API: the {"error": ...} body and the errc → HTTP
-// status/code mapping.
+// status/code mapping. The failure's own message always goes into the body.
 #include "api/error_mapping.hpp"
 
 #include <utility>
@@ -40,8 +40,10 @@ response json_response(unsigned status, const json::value& body) {
 }
 
 response error_response(unsigned status, std::string_view code, std::string_view message) {
-  return json_response(status,
-                       json::object{{"error", json::object{{"code", code}, {"message", message}}}});
+  response r = json_response(
+      status, json::object{{"error", json::object{{"code", code}, {"message", message}}}});
+  r.error_message = message;
+  return r;
 }
 
 response failure_response(const engine::failure& f) {
@@ -54,7 +56,10 @@ response failure_response(const engine::failure& f) {
       break;
     }
   }
-  json::object error{{"code", code}, {"message", f.message}};
+  // The engine always explains; should a message ever be missing, the code's own
+  // text is better than an empty one.
+  const std::string message = f.message.empty() ? f.code.message() : f.message;
+  json::object error{{"code", code}, {"message", message}};
   if (!f.details.empty()) {
     json::array details;
     for (const auto& d : f.details) {
@@ -62,7 +67,9 @@ response failure_response(const engine::failure& f) {
     }
     error["details"] = std::move(details);
   }
-  return json_response(status, json::object{{"error", std::move(error)}});
+  response r = json_response(status, json::object{{"error", std::move(error)}});
+  r.error_message = message;
+  return r;
 }
 
 response invalid_query(std::vector<engine::field_error> problems) {

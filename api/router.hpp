@@ -25,8 +25,10 @@ struct response {
   std::string body;   // JSON, or empty (204)
   std::string allow;  // the Allow header of a 405
   std::string content_type = "application/json";
-  // Not sent: the pattern of the route that answered (static storage); empty if none.
-  std::string_view route;
+  // Not sent; for the transport's log line of a 5xx. Neither ever holds a token or
+  // a request body.
+  std::string_view route;     // pattern of the route that answered (static); empty if none
+  std::string error_message;  // an error's message, as in the body; empty on success
 };
 
 class router {

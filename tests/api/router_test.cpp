@@ -57,6 +57,24 @@ TEST_F(Router, ErrorBodiesHaveTheDesignShape) {
   }
 }
 
+TEST_F(Router, StorageAndShutdownFailuresKeepTheirMessage) {
+  // A stopped engine refuses to publish: a real 503 path, no fake storage needed.
+  engine_->stop();
+  const auto refused = engine_->publish("acme", "customer_created", "{}");
+  ASSERT_FALSE(refused);
+  ASSERT_FALSE(refused.error().message.empty());
+
+  auto r =
+      handle("POST", "/api/v1/events", R"({"event": {"type": "customer_created", "payload": {}}})");
+  ASSERT_EQ(r.status, 503u) << r.body;
+  auto v = boost::json::parse(r.body);
+  EXPECT_EQ(v.at("error").at("code").as_string(), "unavailable");
+  EXPECT_EQ(v.at("error").at("message").as_string(), refused.error().message);
+  // What the server's log line of a 5xx carries: the route's pattern and the cause.
+  EXPECT_EQ(r.route, "/api/v1/events");
+  EXPECT_EQ(r.error_message, refused.error().message);
+}
+
 TEST_F(Router, IdsOutsideUint64AreNotFound) {
   EXPECT_EQ(handle("GET", "/api/v1/webhooks/99999999999999999999999").status, 404u);
   EXPECT_EQ(handle("GET", "/api/v1/webhooks/-1").status, 404u);
