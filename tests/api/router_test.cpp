@@ -50,11 +50,20 @@ TEST_F(Router, ErrorBodiesHaveTheDesignShape) {
   auto v = boost::json::parse(r.body);
   const auto& error = v.at("error").as_object();
   EXPECT_EQ(error.at("code").as_string(), "validation_failed");
-  ASSERT_TRUE(error.at("details").is_array());
+  EXPECT_FALSE(error.at("message").as_string().empty());
+
+  // The name has the wrong type; the other fields a create requires (active is
+  // optional) are missing, each reported once.
+  std::vector<std::string> expected = {"webhook.name", "webhook.settings", "webhook.url",
+                                       "webhook.http_method"};
+  std::vector<std::string> fields;
   for (const auto& d : error.at("details").as_array()) {
-    EXPECT_FALSE(d.at("field").as_string().empty());
-    EXPECT_FALSE(d.at("message").as_string().empty());
+    fields.emplace_back(d.at("field").as_string());
+    EXPECT_FALSE(d.at("message").as_string().empty()) << fields.back();
   }
+  std::sort(expected.begin(), expected.end());
+  std::sort(fields.begin(), fields.end());
+  EXPECT_EQ(fields, expected);
 }
 
 TEST_F(Router, StorageAndShutdownFailuresKeepTheirMessage) {
