@@ -1,6 +1,6 @@
-// The admin API's routes (DESIGN.md "Admin API contract"): a request in plain
-// types, a response out. Authentication, routing, JSON in/out and error mapping
-// live here; the HTTP transport is api/server.cpp, the business logic engine/.
+// The admin API's entry point (DESIGN.md "Admin API contract"): a request in plain
+// types, authenticated, routed through the table of api/routes.cpp, a response out.
+// The HTTP transport is api/server.cpp, the business logic engine/.
 #pragma once
 
 #include <string>
@@ -25,6 +25,10 @@ struct response {
   std::string body;   // JSON, or empty (204)
   std::string allow;  // the Allow header of a 405
   std::string content_type = "application/json";
+  // Not sent; for the transport's log line of a 5xx. Neither ever holds a token or
+  // a request body.
+  std::string_view route;     // pattern of the route that answered (static); empty if none
+  std::string error_message;  // an error's message, as in the body; empty on success
 };
 
 class router {
@@ -40,12 +44,7 @@ class router {
   static response error(unsigned status, std::string_view code, std::string_view message);
 
  private:
-  response events(const request& req, const std::string& account) const;
-  response metrics() const;
-  response deliveries(const request& req, const std::string& account, std::string_view rest) const;
-
   engine::engine& engine_;
-  engine::webhook_service& webhooks_;
   const token_store& tokens_;
 };
 

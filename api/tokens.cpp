@@ -1,3 +1,5 @@
+// API tokens: loading them from HOOKD_TOKENS and a tokens file, keeping only SHA-256
+// digests, and matching a presented token against every digest in constant time.
 #include "api/tokens.hpp"
 
 #include <fcntl.h>

@@ -1,6 +1,9 @@
 // The delivery routes over real HTTP: publish, read the log, retry by hand, recover.
 #include <atomic>
+#include <string>
+#include <vector>
 
+#include "engine/clock.hpp"
 #include "tests/api/api_fixture.hpp"
 #include "tests/support/receiver.hpp"
 
@@ -109,21 +112,71 @@ TEST_F(DeliveryRoutes, RecoverRequeuesFailedDeliveriesSinceATime) {
             404u);
 }
 
-TEST_F(DeliveryRoutes, DeliveryListPaginates) {
+// Deliveries created one millisecond apart on a manual clock, so "oldest first" has
+// exactly one right answer, known from the order of publishing alone.
+class DeliveryLog : public DeliveryRoutes {
+ protected:
+  engine::engine_options engine_options() override {
+    auto o = DeliveryRoutes::engine_options();
+    o.time_source = &clock_;
+    return o;
+  }
+
+  engine::manual_clock clock_;
+};
+
+TEST_F(DeliveryLog, ListsOldestFirstAndPagesWithoutGapsOrRepeats) {
   healthy_ = true;
-  publish_events(5);
-  wait_attempts(5);
-  std::vector<std::string> seen;
+  constexpr int k_events = 7;
+  // Event ids that sort backwards ("evt-z", "evt-y", ...), so a listing in id order
+  // would be reversed; the payload's "i" is the publishing order.
+  std::vector<std::string> event_ids;
+  for (int i = 0; i < k_events; ++i) {
+    clock_.advance(1ms);
+    const std::string id = std::string("evt-") + static_cast<char>('z' - i);
+    auto r =
+        call("POST", "/api/v1/events",
+             R"({"event": {"id": ")" + id + R"(", "type": "customer_created", "payload": {"i": )" +
+                 std::to_string(i) + "}}}");
+    ASSERT_EQ(r.status, 202u) << r.body;
+    ASSERT_EQ(json(r).at("event").at("deliveries").to_number<int>(), 1);
+    event_ids.push_back(id);
+  }
+  // Each delivery's uuid as it reached the receiver, placed by the publishing order
+  // carried in its payload (the receiver may see them in any order).
+  rx_.wait_for_requests(k_events);
+  std::vector<std::string> uuids(k_events);
+  for (const auto& req : rx_.requests()) {
+    const auto body = json::parse(req.body);
+    const auto i = body.at("i").to_number<std::size_t>();
+    ASSERT_LT(i, uuids.size());
+    ASSERT_TRUE(uuids[i].empty()) << "event " << i << " delivered twice";
+    uuids[i] = std::string(body.at("uuid").as_string());
+  }
+
+  std::vector<std::string> listed_uuids;
+  std::vector<std::string> listed_events;
   std::string target = "/api/v1/webhooks/" + hook_ + "/deliveries?limit=2";
-  for (int page = 0; page < 5; ++page) {
-    auto v = json(call("GET", target));
-    for (const auto& d : v.at("deliveries").as_array()) seen.emplace_back(d.at("uuid").as_string());
+  for (int page = 0;; ++page) {
+    ASSERT_LT(page, k_events) << "paging does not end";
+    auto r = call("GET", target);
+    ASSERT_EQ(r.status, 200u) << r.body;
+    auto v = json(r);
+    const auto& items = v.at("deliveries").as_array();
+    ASSERT_LE(items.size(), 2u);
+    for (const auto& d : items) {
+      listed_uuids.emplace_back(d.at("uuid").as_string());
+      listed_events.emplace_back(d.at("event_id").as_string());
+    }
     if (v.at("next_after").is_null()) break;
+    // The next page starts right after the last delivery of this one.
+    ASSERT_FALSE(items.empty());
+    EXPECT_EQ(v.at("next_after").as_string(), items.back().at("uuid").as_string());
     target = "/api/v1/webhooks/" + hook_ +
              "/deliveries?limit=2&after=" + std::string(v.at("next_after").as_string());
   }
-  EXPECT_EQ(seen.size(), 5u);
-  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end())) << "uuids are time-ordered";
+  EXPECT_EQ(listed_uuids, uuids);
+  EXPECT_EQ(listed_events, event_ids);
   EXPECT_EQ(call("GET", "/api/v1/webhooks/" + hook_ + "/deliveries", {}, "tok_beta").status, 404u);
 }
 

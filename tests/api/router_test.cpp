@@ -1,8 +1,15 @@
-// The router without the transport: content types, authentication order and
-// error mapping, called directly.
+// The router without the transport: content types, authentication order, error
+// mapping and the route table's 404/405 answers, called directly.
+#include <algorithm>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
 #include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
 
+#include "api/routes.hpp"
 #include "tests/api/api_fixture.hpp"
 
 namespace hookd::test {
@@ -43,17 +50,166 @@ TEST_F(Router, ErrorBodiesHaveTheDesignShape) {
   auto v = boost::json::parse(r.body);
   const auto& error = v.at("error").as_object();
   EXPECT_EQ(error.at("code").as_string(), "validation_failed");
-  ASSERT_TRUE(error.at("details").is_array());
+  EXPECT_FALSE(error.at("message").as_string().empty());
+
+  // The name has the wrong type; the other fields a create requires (active is
+  // optional) are missing, each reported once.
+  std::vector<std::string> expected = {"webhook.name", "webhook.settings", "webhook.url",
+                                       "webhook.http_method"};
+  std::vector<std::string> fields;
   for (const auto& d : error.at("details").as_array()) {
-    EXPECT_FALSE(d.at("field").as_string().empty());
-    EXPECT_FALSE(d.at("message").as_string().empty());
+    fields.emplace_back(d.at("field").as_string());
+    EXPECT_FALSE(d.at("message").as_string().empty()) << fields.back();
   }
+  std::sort(expected.begin(), expected.end());
+  std::sort(fields.begin(), fields.end());
+  EXPECT_EQ(fields, expected);
+}
+
+TEST_F(Router, StorageAndShutdownFailuresKeepTheirMessage) {
+  // A stopped engine refuses to publish: a real 503 path, no fake storage needed.
+  engine_->stop();
+  const auto refused = engine_->publish("acme", "customer_created", "{}");
+  ASSERT_FALSE(refused);
+  ASSERT_FALSE(refused.error().message.empty());
+
+  auto r =
+      handle("POST", "/api/v1/events", R"({"event": {"type": "customer_created", "payload": {}}})");
+  ASSERT_EQ(r.status, 503u) << r.body;
+  auto v = boost::json::parse(r.body);
+  EXPECT_EQ(v.at("error").at("code").as_string(), "unavailable");
+  EXPECT_EQ(v.at("error").at("message").as_string(), refused.error().message);
+  // What the server's log line of a 5xx carries: the route's pattern and the cause.
+  EXPECT_EQ(r.route, "/api/v1/events");
+  EXPECT_EQ(r.error_message, refused.error().message);
 }
 
 TEST_F(Router, IdsOutsideUint64AreNotFound) {
   EXPECT_EQ(handle("GET", "/api/v1/webhooks/99999999999999999999999").status, 404u);
   EXPECT_EQ(handle("GET", "/api/v1/webhooks/-1").status, 404u);
   EXPECT_EQ(handle("GET", "/api/v1/webhooks/0").status, 404u);
+}
+
+// Every pattern of the contract with its methods in Allow order; a route added to
+// the table without a line here fails RouteTableIsTheContract.
+struct contract_path {
+  std::string pattern;
+  std::string allow;
+};
+const std::vector<contract_path> k_contract = {
+    {"/healthz", "GET"},
+    {"/metrics", "GET"},
+    {"/api/v1/events", "POST"},
+    {"/api/v1/webhooks", "GET, POST"},
+    {"/api/v1/webhooks/{id}", "GET, PUT, PATCH, DELETE"},
+    {"/api/v1/webhooks/{id}/secret", "GET"},
+    {"/api/v1/webhooks/{id}/deliveries", "GET"},
+    {"/api/v1/webhooks/{id}/recover", "POST"},
+    {"/api/v1/deliveries/{uuid}", "GET"},
+    {"/api/v1/deliveries/{uuid}/retry", "POST"},
+};
+
+// A concrete path for a pattern: any id and any uuid, since methods are checked
+// before a handler looks anything up.
+std::string concrete(std::string pattern) {
+  for (auto [param, value] :
+       {std::pair{"{id}", "7"}, std::pair{"{uuid}", "0190163d-8694-739b-aea5-966c26f8ad91"}}) {
+    if (auto at = pattern.find(param); at != std::string::npos) {
+      pattern.replace(at, std::string_view(param).size(), value);
+    }
+  }
+  return pattern;
+}
+
+bool allows(const std::string& allow, std::string_view method) {
+  std::string_view rest = allow;
+  while (!rest.empty()) {
+    const auto comma = rest.find(", ");
+    if (rest.substr(0, comma) == method) return true;
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 2);
+  }
+  return false;
+}
+
+TEST_F(Router, RouteTableIsTheContract) {
+  std::vector<std::pair<std::string, std::string>> table;  // pattern, allow; first-seen order
+  for (const auto& r : api::admin_routes().routes()) {
+    auto it = std::find_if(table.begin(), table.end(),
+                           [&](const auto& p) { return p.first == r.pattern; });
+    if (it == table.end()) {
+      table.emplace_back(std::string(r.pattern), std::string(r.method));
+    } else {
+      it->second += ", " + std::string(r.method);
+    }
+  }
+  std::vector<std::pair<std::string, std::string>> expected;
+  expected.reserve(k_contract.size());
+  for (const auto& c : k_contract) expected.emplace_back(c.pattern, c.allow);
+  EXPECT_EQ(table, expected);
+}
+
+TEST_F(Router, EveryRouteAnswersOtherMethodsWith405AndAllow) {
+  for (const auto& c : k_contract) {
+    for (const std::string& path : {concrete(c.pattern), concrete(c.pattern) + "/"}) {
+      for (std::string_view method : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}) {
+        SCOPED_TRACE(std::string(method) + " " + path);
+        auto r = handle(method, path, "{}");
+        EXPECT_EQ(r.route, c.pattern) << "answered by another route";
+        if (allows(c.allow, method)) {
+          EXPECT_NE(r.status, 405u) << r.body;
+          continue;
+        }
+        ASSERT_EQ(r.status, 405u) << r.body;
+        EXPECT_EQ(r.allow, c.allow);
+        auto v = boost::json::parse(r.body);
+        EXPECT_EQ(v.at("error").at("code").as_string(), "method_not_allowed");
+      }
+    }
+  }
+}
+
+TEST_F(Router, UnknownPathsAndSubPathsAre404WhateverTheMethod) {
+  for (const char* path : {
+           "/",
+           "/api",
+           "/api/v1",
+           "/api/v1/webhooksx",
+           "/api/v1/webhooks/7/nope",
+           "/api/v1/webhooks/7/secret/rotate",
+           "/api/v1/webhooks/7/deliveries/x",
+           "/api/v1/webhooks/7/recover/x",
+           "/api/v1/webhooks/7//",
+           "/api/v1/webhooks//deliveries",
+           "/api/v1/webhooks/abc",
+           "/api/v1/webhooks/abc/deliveries",
+           "/api/v1/webhooks/18446744073709551616/secret",
+           "/api/v1/deliveries",
+           "/api/v1/deliveries//retry",
+           "/api/v1/deliveries/x/nope",
+           "/api/v1/deliveries/x/retry/now",
+           "/api/v1/events/x",
+           "/metrics/x",
+           "/healthz/x",
+       }) {
+    for (std::string_view method : {"GET", "POST", "DELETE"}) {
+      SCOPED_TRACE(std::string(method) + " " + path);
+      auto r = handle(method, path, "{}");
+      EXPECT_EQ(r.status, 404u) << r.body;
+      EXPECT_TRUE(r.allow.empty());
+      EXPECT_EQ(boost::json::parse(r.body).at("error").at("code").as_string(), "not_found");
+    }
+  }
+}
+
+TEST_F(Router, OnlyHealthzIsAnsweredWithoutToken) {
+  EXPECT_EQ(handle("GET", "/healthz", {}, {}, "").status, 200u);
+  EXPECT_EQ(handle("POST", "/healthz", {}, {}, "").status, 405u);
+  EXPECT_EQ(handle("GET", "/healthz/x", {}, {}, "").status, 401u);
+  for (const auto& c : k_contract) {
+    if (c.pattern == "/healthz") continue;
+    EXPECT_EQ(handle("GET", concrete(c.pattern), {}, {}, "").status, 401u) << c.pattern;
+  }
 }
 
 }  // namespace

@@ -1,0 +1,40 @@
+// Publishing over HTTP: parse {"event": {...}}, reconcile its id with Idempotency-Key,
+// hand it to engine::engine::publish, answer 202 with the event id and delivery count.
+#include "api/event_routes.hpp"
+
+#include <optional>
+
+#include <boost/json/object.hpp>
+
+#include "api/error_mapping.hpp"
+#include "engine/delivery/payload.hpp"
+
+namespace hookd::api {
+
+namespace json = boost::json;
+
+response publish_event(const route_call& call) {
+  auto parsed = engine::parse_event_request(call.req.body, call.engine.webhooks().catalog());
+  if (!parsed) return failure_response(parsed.error());
+  std::optional<std::string_view> id;
+  if (parsed->id) id = *parsed->id;
+  if (!call.req.idempotency_key.empty()) {
+    if (id && *id != call.req.idempotency_key) {
+      auto f = engine::failure::from(errc::invalid_argument, "the event request is invalid");
+      f.details.push_back({"event.id",
+                           "differs from the Idempotency-Key header; send one or "
+                           "make them equal"});
+      return failure_response(f);
+    }
+    id = call.req.idempotency_key;
+  }
+  auto published = call.engine.publish(call.account, parsed->type, parsed->payload, id);
+  if (!published) return failure_response(published.error());
+  return json_response(202, json::object{{"event", json::object{
+                                                       {"id", published->event_id},
+                                                       {"type", published->type},
+                                                       {"deliveries", published->deliveries},
+                                                   }}});
+}
+
+}  // namespace hookd::api

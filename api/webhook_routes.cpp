@@ -1,0 +1,83 @@
+// The webhook resource's handlers: JSON in to engine::webhook_service, the webhook's
+// JSON view out. Only create's answer and the secret route show the secret.
+#include "api/webhook_routes.hpp"
+
+#include <utility>
+#include <vector>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+#include "api/error_mapping.hpp"
+#include "api/json_views.hpp"
+#include "api/request_parsing.hpp"
+
+namespace hookd::api {
+namespace {
+
+namespace json = boost::json;
+
+response show(const route_call& call, const engine::outcome<engine::webhook_record>& r,
+              unsigned status, bool with_secret) {
+  if (!r) return failure_response(r.error());
+  return json_response(status, webhook_json(*r, call.engine.webhooks().catalog(), with_secret));
+}
+
+}  // namespace
+
+response create_webhook(const route_call& call) {
+  return show(call, call.engine.webhooks().create(call.account, call.req.body), 201, true);
+}
+
+response list_webhooks(const route_call& call) {
+  std::vector<engine::field_error> problems;
+  const page_params params = read_page_params(call.target, problems);
+  std::uint64_t after = 0;
+  if (params.after) {
+    if (auto v = parse_u64(*params.after)) {
+      after = *v;
+    } else {
+      problems.push_back({"after", "must be a webhook id (a non-negative integer)"});
+    }
+  }
+  if (!problems.empty()) return invalid_query(std::move(problems));
+
+  auto& webhooks = call.engine.webhooks();
+  auto page = webhooks.list(call.account, after, params.limit);
+  if (!page) return failure_response(page.error());
+  json::array items;
+  for (const auto& r : page->webhooks) items.push_back(webhook_json(r, webhooks.catalog(), false));
+  return json_response(200,
+                       json::object{{"webhooks", std::move(items)},
+                                    {"next_after", page->next_after ? json::value(*page->next_after)
+                                                                    : json::value(nullptr)}});
+}
+
+response show_webhook(const route_call& call) {
+  return show(call, call.engine.webhooks().get(call.account, call.id), 200, false);
+}
+
+response replace_webhook(const route_call& call) {
+  return show(call, call.engine.webhooks().replace(call.account, call.id, call.req.body), 200,
+              false);
+}
+
+response patch_webhook(const route_call& call) {
+  return show(call, call.engine.webhooks().patch(call.account, call.id, call.req.body), 200, false);
+}
+
+response delete_webhook(const route_call& call) {
+  auto r = call.engine.webhooks().remove(call.account, call.id);
+  if (!r) return failure_response(r.error());
+  response out;
+  out.status = 204;
+  return out;
+}
+
+response show_webhook_secret(const route_call& call) {
+  auto r = call.engine.webhooks().get(call.account, call.id);
+  if (!r) return failure_response(r.error());
+  return json_response(200, json::object{{"secret", r->secret}});
+}
+
+}  // namespace hookd::api
