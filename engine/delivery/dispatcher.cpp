@@ -208,7 +208,9 @@ struct dispatcher_impl {
     if (o->on_outcome(outcome)) d->stats_.backoff_events.fetch_add(1, std::memory_order_relaxed);
     const auto current = d->deps_.snapshot()->find(job.record.webhook_id);
     const retry_policy& policy = target->policy ? *target->policy : d->options_.policy;
-    transition t = next_state(job.record, outcome, policy,
+    const std::int64_t previous_due = job.record.next_attempt_at_ms;
+    const std::uint64_t webhook_id = job.record.webhook_id;
+    transition t = next_state(std::move(job.record), outcome, policy,
                               attempt_context{
                                   .started_ms = started_ms,
                                   .finished_ms = now_ms(d),
@@ -219,11 +221,11 @@ struct dispatcher_impl {
                               },
                               *d->deps_.random);
     count(d, t.after.status, outcome);
-    if (t.disable_reason) d->deps_.disable_webhook(job.record.webhook_id, *t.disable_reason);
+    if (t.disable_reason) d->deps_.disable_webhook(webhook_id, *t.disable_reason);
     if (outcome.error != error_kind::none) {
       log::warn("delivery attempt failed",
                 {{"delivery", request.uuid()},
-                 {"webhook", std::to_string(job.record.webhook_id)},
+                 {"webhook", std::to_string(webhook_id)},
                  {"attempt", std::to_string(t.attempt.number)},
                  {"error_kind", t.attempt.error_kind},
                  {"error", t.attempt.error},
@@ -231,7 +233,6 @@ struct dispatcher_impl {
                               ? format_rfc3339(t.after.next_attempt_at_ms)
                               : std::string(store::to_string(t.after.status))}});
     }
-    const std::int64_t previous_due = job.record.next_attempt_at_ms;
     if (t.after.status != delivery_status::pending) {
       settle(d, s, std::move(t.after), previous_due, std::move(t.attempt));
       co_return;
@@ -369,6 +370,7 @@ dispatcher::dispatcher(dependencies deps, dispatcher_options options)
         },
         scheduler::hooks{
             .due = [this, raw](delivery_job job) { dispatcher_impl::enqueue(this, raw, std::move(job)); },
+            .held_count = [raw] { return raw->known.size(); },
             .held = [raw]() -> const std::vector<delivery_id>& {
               raw->held_scratch.assign(raw->known.begin(), raw->known.end());
               return raw->held_scratch;

@@ -14,12 +14,13 @@ bool signals_overload(const http_outcome& o) noexcept {
          o.status == 502 || o.status == 503 || o.status == 504;
 }
 
-transition next_state(const store::delivery_record& before, const http_outcome& outcome,
+transition next_state(store::delivery_record before, const http_outcome& outcome,
                       const retry_policy& policy, const attempt_context& context,
                       random_source& random) {
-  transition t{before, {}, std::nullopt};
+  const std::uint32_t number = before.attempts + 1;
+  transition t{std::move(before), {}, std::nullopt};
   store::attempt_record& a = t.attempt;
-  a.number = before.attempts + 1;
+  a.number = number;
   a.at_ms = context.started_ms;
   a.duration_ms = static_cast<std::uint32_t>(outcome.duration.count());
   a.status_code = outcome.status;

@@ -34,9 +34,10 @@ struct transition {
   std::optional<std::string> disable_reason;  // set when the webhook must be disabled (410)
 };
 
-// `before` is the delivery as it was when the attempt started; `policy` the webhook's
-// schedule (or the engine's). Draws jitter from `random`; touches nothing else.
-[[nodiscard]] transition next_state(const store::delivery_record& before,
+// `before` is the delivery as it was when the attempt started (taken by value: the
+// hot path moves it in and gets it back as `after`); `policy` the webhook's schedule
+// (or the engine's). Draws jitter from `random`; touches nothing else.
+[[nodiscard]] transition next_state(store::delivery_record before,
                                     const http_outcome& outcome, const retry_policy& policy,
                                     const attempt_context& context, random_source& random);
 

@@ -123,15 +123,20 @@ void scheduler::refill() {
   // Disk must reflect every outcome this worker has seen before it is read back.
   if (!hooks_.flush()) return;
   const std::int64_t now = time_.now_ms();
-  const auto& held = hooks_.held();
-  queue_.extend(held, now + options_.lease.count());
-  if (held.size() >= options_.max_held) {
+  // Renewed at a quarter of their length: often enough that none runs out while held,
+  // rarely enough that a backlog's refill steps do not pay for it each time.
+  if (now - renewed_ms_ >= options_.lease.count() / 4 || now < renewed_ms_) {
+    queue_.extend(hooks_.held(), now + options_.lease.count());
+    renewed_ms_ = now;
+  }
+  const std::size_t held = hooks_.held_count();
+  if (held >= options_.max_held) {
     // A large backlog (a long outage, a restart): hold at most max_held in memory and
     // read on as attempts finish; the rest waits on disk.
     paused_ = true;
     return;
   }
-  const std::size_t room = std::min(k_refill_step, options_.max_held - held.size());
+  const std::size_t room = std::min(k_refill_step, options_.max_held - held);
   auto claimed = queue_.claim(claim_request{
       .now_ms = now,
       .due_by_ms = now + options_.window.count(),

@@ -35,7 +35,8 @@ class scheduler {
  public:
   struct hooks {
     std::function<void(delivery_job)> due;  // a delivery whose time has come
-    // Ids of every delivery the worker holds (for lease renewal and the memory cap).
+    // How many deliveries the worker holds (the memory cap), and their ids (renewal).
+    std::function<std::size_t()> held_count;
     std::function<const std::vector<store::delivery_id>&()> held;
     std::function<bool()> flush;  // writes pending outcomes; false when it could not
   };
@@ -79,6 +80,7 @@ class scheduler {
   boost::asio::steady_timer wake_timer_;
   boost::asio::steady_timer refill_timer_;
   bool paused_ = false;  // a refill stopped at max_held
+  std::int64_t renewed_ms_ = INT64_MIN;  // when held leases were last renewed
   bool stopped_ = false;
 };
 
