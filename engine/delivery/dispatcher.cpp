@@ -48,10 +48,9 @@ struct id_hash {
   }
 };
 
-// The URL with the query appended (before any fragment, which is never sent).
-std::string url_with_query(std::string_view url, std::string_view query) {
-  const auto hash = url.find('#');
-  std::string out(url.substr(0, hash));
+// The request target with the query appended to any it already has.
+std::string target_with_query(std::string_view target, std::string_view query) {
+  std::string out(target);
   out.push_back(out.find('?') == std::string::npos ? '?' : '&');
   out += query;
   return out;
@@ -222,7 +221,7 @@ struct dispatcher_impl {
       return;
     }
     s->known.insert(job.record.id);
-    auto& slot = s->origins[target->origin];
+    auto& slot = s->origins[target->endpoint.origin];
     if (!slot) {
       slot = std::make_unique<origin_state>();
       slot->limit = d->options_.http.connections_per_origin;
@@ -312,7 +311,7 @@ struct dispatcher_impl {
     const std::string uuid = format_uuid(job.record.id);
     const event_data& event = *job.event;
     std::string body;
-    std::string url;
+    std::string request_target;
     std::string_view signed_content;
     if (target->body_method) {
       body = delivery_body(event.payload, uuid, event.type);
@@ -325,8 +324,9 @@ struct dispatcher_impl {
         if (auto q = check_payload(event.payload, true)) payload_query = std::move(*q);
       }
       const std::string query = delivery_query(uuid, event.type, payload_query);
-      url = url_with_query(target->url, query);
-      signed_content = std::string_view(url).substr(url.size() - query.size());
+      request_target = target_with_query(target->endpoint.target, query);
+      signed_content =
+          std::string_view(request_target).substr(request_target.size() - query.size());
     }
     const std::int64_t started_ms = now_ms(d);
     const std::int64_t timestamp = started_ms / 1000;
@@ -344,7 +344,9 @@ struct dispatcher_impl {
     d->stats_.attempts.fetch_add(1, std::memory_order_relaxed);
     const http_outcome outcome = co_await s->client->send(http_request{
         .method = target->http_method,
-        .url = target->body_method ? std::string_view(target->url) : std::string_view(url),
+        .url = &target->endpoint,
+        .target = target->body_method ? std::string_view(target->endpoint.target)
+                                      : std::string_view(request_target),
         .headers = headers,
         .body = body,
     });
