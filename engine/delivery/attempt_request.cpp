@@ -8,10 +8,9 @@
 namespace hookd::engine {
 namespace {
 
-// The URL with the query appended (before any fragment, which is never sent).
-std::string url_with_query(std::string_view url, std::string_view query) {
-  const auto hash = url.find('#');
-  std::string out(url.substr(0, hash));
+// The webhook's request target with the query appended.
+std::string target_with_query(std::string_view target, std::string_view query) {
+  std::string out(target);
   out.push_back(out.find('?') == std::string::npos ? '?' : '&');
   out += query;
   return out;
@@ -21,7 +20,7 @@ std::string url_with_query(std::string_view url, std::string_view query) {
 
 attempt_request::attempt_request(const delivery_job& job, const webhook_target& target,
                                  std::int64_t now_ms)
-    : target_(target), uuid_(format_uuid(job.record.id)) {
+    : webhook_(target), uuid_(format_uuid(job.record.id)) {
   const event_data& event = *job.event;
   std::string_view signed_content;
   if (target.body_method) {
@@ -35,8 +34,8 @@ attempt_request::attempt_request(const delivery_job& job, const webhook_target& 
       if (auto q = check_payload(event.payload, true)) payload_query = std::move(*q);
     }
     const std::string query = delivery_query(uuid_, event.type, payload_query);
-    url_ = url_with_query(target.url, query);
-    signed_content = std::string_view(url_).substr(url_.size() - query.size());
+    target_ = target_with_query(target.endpoint.target, query);
+    signed_content = std::string_view(target_).substr(target_.size() - query.size());
   }
   const std::int64_t timestamp = now_ms / 1000;
   timestamp_ = std::to_string(timestamp);
@@ -50,8 +49,10 @@ attempt_request::attempt_request(const delivery_job& job, const webhook_target& 
 
 http_request attempt_request::request() const {
   return http_request{
-      .method = target_.http_method,
-      .url = target_.body_method ? std::string_view(target_.url) : std::string_view(url_),
+      .method = webhook_.http_method,
+      .url = &webhook_.endpoint,
+      .target = webhook_.body_method ? std::string_view(webhook_.endpoint.target)
+                                     : std::string_view(target_),
       .headers = headers_,
       .body = body_,
   };

@@ -26,10 +26,10 @@ class attempt_request {
   const std::string& uuid() const noexcept { return uuid_; }
 
  private:
-  const webhook_target& target_;
+  const webhook_target& webhook_;
   std::string uuid_;
-  std::string body_;  // POST, PUT, PATCH
-  std::string url_;   // GET, DELETE: the webhook's URL with the query appended
+  std::string body_;    // POST, PUT, PATCH
+  std::string target_;  // GET, DELETE: the webhook's request target with the query appended
   std::string timestamp_;
   std::string signature_;
   std::array<std::pair<std::string_view, std::string_view>, 3> headers_;

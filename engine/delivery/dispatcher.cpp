@@ -112,7 +112,7 @@ struct dispatcher_impl {
       return;
     }
     s->known.insert(job.record.id);
-    auto& slot = s->origins[target->origin];
+    auto& slot = s->origins[target->endpoint.origin];
     if (!slot) slot = std::make_unique<origin_queue>(d->options_.connections_per_origin);
     origin_queue* o = slot.get();
     if (o->waiting.empty() && can_start(s, o)) {

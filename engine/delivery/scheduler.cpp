@@ -125,7 +125,7 @@ void scheduler::refill() {
   const std::int64_t now = time_.now_ms();
   // Renewed at a quarter of their length: often enough that none runs out while held,
   // rarely enough that a backlog's refill steps do not pay for it each time.
-  if (now - renewed_ms_ >= options_.lease.count() / 4 || now < renewed_ms_) {
+  if (!renewed_ms_ || now - *renewed_ms_ >= options_.lease.count() / 4 || now < *renewed_ms_) {
     queue_.extend(hooks_.held(), now + options_.lease.count());
     renewed_ms_ = now;
   }

@@ -80,7 +80,7 @@ class scheduler {
   boost::asio::steady_timer wake_timer_;
   boost::asio::steady_timer refill_timer_;
   bool paused_ = false;  // a refill stopped at max_held
-  std::int64_t renewed_ms_ = INT64_MIN;  // when held leases were last renewed
+  std::optional<std::int64_t> renewed_ms_;  // when held leases were last renewed
   bool stopped_ = false;
 };
 

@@ -1,15 +1,12 @@
-// The outbound HTTP/1.1 client of the dispatcher: keep-alive connection pools per
-// origin (scheme, host, port), a DNS cache, https with certificate and host name
-// verification, refusal of private destinations, and every failure classified into
-// an error kind. One client per worker io_context, used only from that thread, so
-// it needs no locks. Beast stays inside engine/http/.
+// The outbound HTTP/1.1 client of the dispatcher: options, request, outcome and the
+// client (one per worker io_context, used only from its thread, so no locks). Included
+// widely, so it stays light: Beast and the rest of the client live in engine/http/*.
 #pragma once
 
-#include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
-#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -19,28 +16,23 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include "engine/http/address_policy.hpp"
+#include "engine/http/error_kind.hpp"
+
 namespace hookd::engine {
 
-// Why an attempt failed (DESIGN.md "Delivery contract"); none for a 2xx.
-enum class error_kind {
-  none,
-  timeout,              // connect or whole-attempt deadline passed
-  connect,              // TCP connection refused/reset/unreachable, or closed mid-request
-  tls,                  // TLS handshake or certificate verification failed
-  dns,                  // the host name did not resolve
-  http_status,          // a response came, but not 2xx
-  protocol,             // the response was not valid HTTP/1.1
-  blocked_destination,  // the resolved address is private/loopback/... and not allowed
-};
-std::string_view to_string(error_kind k) noexcept;
+struct webhook_url;
 
-// An IPv4 or IPv6 network, e.g. 10.0.0.0/8 or fd00::/8.
-struct cidr {
-  std::array<std::uint8_t, 16> address{};  // IPv4 as IPv4-mapped IPv6
-  unsigned prefix = 0;                     // in IPv6 bits (IPv4 /8 is stored as /104)
-  // Parses "a.b.c.d/n" or "x::y/n"; nullopt when malformed.
-  static std::optional<cidr> parse(std::string_view text);
+// What a host name lookup found: addresses as text ("203.0.113.7", "2001:db8::1",
+// "fe80::1%2"), or why there are none.
+struct name_lookup_answer {
+  std::vector<std::string> addresses;
+  std::string error;  // empty when the lookup itself worked
 };
+// A blocking host name lookup.
+using name_lookup = std::function<name_lookup_answer(const std::string& host)>;
+// The system's: getaddrinfo (so /etc/hosts, nsswitch and DNS), with AI_ADDRCONFIG.
+name_lookup_answer system_name_lookup(const std::string& host);
 
 struct http_client_options {
   // Deadline for DNS + TCP connect (+ TLS handshake). Default 5 s.
@@ -57,6 +49,11 @@ struct http_client_options {
   std::size_t max_response_body = 64 * 1024;
   // How long resolved addresses are reused. Default 60 s.
   std::chrono::milliseconds dns_ttl{60'000};
+  // How host names are resolved (IP literals never are). It runs on a small thread
+  // pool shared by every client, possibly on several threads at once, so it must be
+  // thread-safe; an attempt waits for it no longer than connect_timeout. Tests inject
+  // fixed answers. Default empty: system_name_lookup.
+  name_lookup lookup;
   // Allow loopback, private, link-local, multicast and unspecified destinations.
   // Off by default (SSRF protection); tests and on-premise setups turn it on.
   bool allow_private_targets = false;
@@ -70,7 +67,11 @@ struct http_client_options {
 
 struct http_request {
   std::string_view method;  // upper case
-  std::string_view url;     // absolute http(s) URL; query already included
+  // Where to: origin, host, port, TLS (engine/registry/webhook_url.hpp); not null.
+  const webhook_url* url = nullptr;
+  // The request target sent as written: the URL's target, or for GET/DELETE that
+  // target with the query appended. Bytes up to space and DEL are refused.
+  std::string_view target;
   // Extra headers (Host, User-Agent, Content-Length, Connection are set by the client).
   std::span<const std::pair<std::string_view, std::string_view>> headers;
   std::string_view body;  // empty for GET/DELETE
@@ -96,15 +97,16 @@ struct http_client_stats {
 
 class http_client {
  public:
-  // Throws on a bad extra_ca_file (a start-up failure).
+  // Throws on a bad extra_ca_file or connections_per_origin 0 (start-up failures).
   http_client(boost::asio::any_io_executor executor, http_client_options options);
+  // Must run before the executor's io_context is destroyed, as for any Asio I/O object.
   ~http_client();
   http_client(const http_client&) = delete;
   http_client& operator=(const http_client&) = delete;
 
   // Sends one request and reads its response. Never throws for network failures;
-  // they come back as an error_kind. The referenced data must stay alive until the
-  // awaitable completes.
+  // they come back as an error_kind. The referenced data (url included) must stay
+  // alive until the awaitable completes.
   boost::asio::awaitable<http_outcome> send(http_request request);
 
   // Closes every pooled connection (for shutdown).
@@ -116,10 +118,5 @@ class http_client {
   struct impl;
   std::unique_ptr<impl> impl_;
 };
-
-// Whether an address is loopback, private (RFC 1918, ULA), link-local, multicast,
-// unspecified, CGNAT or otherwise not a public destination. 16 bytes, IPv4-mapped
-// for IPv4.
-bool is_non_public_address(const std::array<std::uint8_t, 16>& address) noexcept;
 
 }  // namespace hookd::engine

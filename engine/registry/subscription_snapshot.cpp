@@ -2,30 +2,10 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
-
-#include <boost/url/parse.hpp>
 
 #include "engine/delivery/signer.hpp"
 
 namespace hookd::engine {
-
-namespace {
-
-// "https://Example.com/x" -> "https://example.com:443".
-std::string origin_of(std::string_view url) {
-  auto parsed = boost::urls::parse_absolute_uri(url);
-  if (!parsed) return std::string(url);
-  std::string scheme(parsed->scheme());
-  std::string host(parsed->encoded_host());
-  for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  std::string port(parsed->port());
-  if (port.empty()) port = scheme == "https" ? "443" : "80";
-  return scheme + "://" + host + ":" + port;
-}
-
-}  // namespace
 
 std::shared_ptr<const subscription_snapshot> subscription_snapshot::build(
     const std::vector<store::webhook_record>& webhooks, double jitter) {
@@ -39,7 +19,9 @@ std::shared_ptr<const subscription_snapshot> subscription_snapshot::build(
     t->body_method = w.http_method != "GET" && w.http_method != "DELETE";
     t->active = w.active;
     t->signing_key = secret_key(w.secret).value_or(std::string());
-    t->origin = origin_of(w.url);
+    // Leniently: a record stored under older URL rules still builds (its attempts fail
+    // with the reason when it cannot be delivered at all).
+    t->endpoint = parse_stored_webhook_url(w.url);
     if (!w.retry_schedule.empty()) {
       if (auto schedule = parse_retry_schedule(w.retry_schedule)) {
         t->policy = std::make_shared<const retry_policy>(std::move(*schedule), jitter);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/delivery/retry_policy.hpp"
+#include "engine/registry/webhook_url.hpp"
 #include "store/webhook_record.hpp"
 
 namespace hookd::engine {
@@ -20,12 +21,12 @@ namespace hookd::engine {
 struct webhook_target {
   std::uint64_t id = 0;
   std::string account;
-  std::string url;
+  std::string url;          // as stored; the dispatcher compares it to see a changed webhook
+  webhook_url endpoint;     // `url` parsed: where requests go, and the origin (endpoint.origin)
   std::string http_method;  // upper case
   bool body_method = true;  // POST, PUT, PATCH carry a JSON body; GET, DELETE a query
   bool active = false;
-  std::string signing_key;  // raw HMAC key decoded from the whsec_ secret
-  std::string origin;       // scheme://host:port, the unit of connection pools and back-pressure
+  std::string signing_key;                     // raw HMAC key decoded from the whsec_ secret
   std::shared_ptr<const retry_policy> policy;  // the webhook's own schedule; null: the engine's
 };
 

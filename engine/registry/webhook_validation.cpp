@@ -4,9 +4,9 @@
 #include <array>
 
 #include <simdjson.h>
-#include <boost/url/parse.hpp>
 
 #include "engine/delivery/retry_policy.hpp"
+#include "engine/registry/webhook_url.hpp"
 
 namespace hookd::engine {
 namespace {
@@ -193,8 +193,8 @@ class validator {
   void read_url(const dom::object& obj) {
     auto url = string_member(obj, "url");
     if (!url) return;
-    if (auto problem = url_problem(*url)) {
-      fail("webhook.url", *problem);
+    if (auto parsed = parse_webhook_url(*url); !parsed) {
+      fail("webhook.url", std::move(parsed.error().message));
     } else {
       fields.url = std::string(*url);
     }
@@ -250,24 +250,6 @@ class validator {
 };
 
 }  // namespace
-
-std::optional<std::string> url_problem(std::string_view url) {
-  if (url.empty()) return "must not be empty";
-  if (url.size() > k_max_url_bytes) {
-    return "must be at most " + std::to_string(k_max_url_bytes) + " bytes, got " +
-           std::to_string(url.size());
-  }
-  auto parsed = boost::urls::parse_absolute_uri(url);
-  if (!parsed) return "must be an absolute http or https URL (" + parsed.error().message() + ")";
-  std::string scheme(parsed->scheme());
-  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (scheme != "http" && scheme != "https") {
-    return "must use http or https, got \"" + scheme + "\"";
-  }
-  if (!parsed->has_authority() || parsed->encoded_host().empty()) return "must have a host";
-  return std::nullopt;
-}
 
 std::optional<std::string> normalize_http_method(std::string_view method) {
   std::string upper(method);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/registry/event_catalog.hpp"
+#include "engine/registry/webhook_url.hpp"
 #include "engine/failure.hpp"
 
 namespace hookd::engine {
@@ -34,7 +35,6 @@ struct webhook_fields {
 };
 
 inline constexpr std::size_t k_max_name_bytes = 255;
-inline constexpr std::size_t k_max_url_bytes = 2048;
 inline constexpr std::size_t k_max_retry_schedule_entries = 50;
 
 // errc::malformed_input when the body is not JSON; errc::invalid_argument with
@@ -43,8 +43,8 @@ inline constexpr std::size_t k_max_retry_schedule_entries = 50;
                                                             const event_catalog& catalog,
                                                             webhook_mode mode);
 
-// The checks on single values, shared with other inputs (for example the CLI).
-[[nodiscard]] std::optional<std::string> url_problem(std::string_view url);
+// The checks on single values, shared with other inputs (for example the CLI); a URL
+// is checked with parse_webhook_url (engine/registry/webhook_url.hpp).
 [[nodiscard]] std::optional<std::string> normalize_http_method(std::string_view method);
 
 }  // namespace hookd::engine

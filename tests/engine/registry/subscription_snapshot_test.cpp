@@ -153,6 +153,44 @@ TEST(SubscriptionSnapshot, SigningKeyIsBase64DecodedSecret) {
   EXPECT_EQ(snap->find(7)->signing_key, base64_decode(k_secret.substr(6)).value());
 }
 
+TEST(SubscriptionSnapshot, TargetCarriesItsUrlParsedOnce) {
+  auto w = webhook(1, "acme", {"a.b"});
+  w.url = "HTTPS://Example.com:8443/hooks/in?x=1";
+  const auto snap = subscription_snapshot::build({w});
+  const auto& t = *snap->find(1);
+  EXPECT_EQ(t.url, "HTTPS://Example.com:8443/hooks/in?x=1");  // as stored
+  EXPECT_TRUE(t.endpoint.https);
+  EXPECT_EQ(t.endpoint.origin, "https://example.com:8443");
+  EXPECT_EQ(t.endpoint.target, "/hooks/in?x=1");
+  EXPECT_TRUE(t.endpoint.undeliverable.empty());
+}
+
+TEST(SubscriptionSnapshot, WebhooksWithTheSameOriginShareIt) {
+  auto a = webhook(1, "acme", {"a.b"});
+  auto b = webhook(2, "acme", {"a.b"});
+  a.url = "https://example.com/a";
+  b.url = "https://EXAMPLE.com:443/b";
+  const auto snap = subscription_snapshot::build({a, b});
+  EXPECT_EQ(snap->find(1)->endpoint.origin, snap->find(2)->endpoint.origin);
+}
+
+TEST(SubscriptionSnapshot, StoredUrlsTheCurrentRulesRefuseStillBuild) {
+  // Saved before today's rules: the first is still delivered (without its user-info
+  // and fragment), the second cannot be and says why; both stay matched.
+  auto lenient = webhook(1, "acme", {"a.b"});
+  lenient.url = "https://user@example.com/in#part";
+  auto broken = webhook(2, "acme", {"a.b"});
+  broken.url = "https://example.com:0/in";
+  const auto snap = subscription_snapshot::build({lenient, broken});
+  EXPECT_EQ(ids_of(snap->match("acme", "a.b")), (ids{1, 2}));
+  EXPECT_TRUE(snap->find(1)->endpoint.undeliverable.empty());
+  EXPECT_EQ(snap->find(1)->endpoint.target, "/in");
+  EXPECT_NE(snap->find(2)->endpoint.undeliverable.find("must have a port from 1 to 65535"),
+            std::string::npos)
+      << snap->find(2)->endpoint.undeliverable;
+  EXPECT_EQ(snap->find(2)->url, "https://example.com:0/in");
+}
+
 TEST(SubscriptionSnapshot, EmptySnapshotMatchesNothing) {
   const auto snap = subscription_snapshot::build({});
   EXPECT_EQ(snap->size(), 0u);

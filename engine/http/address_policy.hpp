@@ -1,0 +1,47 @@
+// Which destinations the client may connect to (SSRF protection): the non-public
+// address ranges, networks written as CIDR, and the allow decision built from both.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace hookd::engine {
+
+// 16 bytes of an IPv6 address; IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d).
+using ip_bytes = std::array<std::uint8_t, 16>;
+
+// An IPv4 or IPv6 network, e.g. 10.0.0.0/8 or fd00::/8.
+struct cidr {
+  ip_bytes address{};   // IPv4 as IPv4-mapped IPv6
+  unsigned prefix = 0;  // in IPv6 bits (IPv4 /8 is stored as /104)
+  // Parses "a.b.c.d/n" or "x::y/n"; nullopt when malformed.
+  static std::optional<cidr> parse(std::string_view text);
+  bool contains(const ip_bytes& a) const noexcept;
+};
+
+// Whether an address is loopback, private (RFC 1918, ULA), link-local, multicast,
+// unspecified, CGNAT or otherwise not a public destination. 16 bytes, IPv4-mapped
+// for IPv4.
+bool is_non_public_address(const ip_bytes& address) noexcept;
+
+// The decision, checked on each resolved address right before connecting (so a name
+// that resolves to a private address is refused as well as a literal one).
+class address_policy {
+ public:
+  // `allow_private_targets` permits every address; `allowed_networks` permit theirs
+  // even when it is off.
+  address_policy(bool allow_private_targets, std::vector<cidr> allowed_networks)
+      : allow_private_(allow_private_targets), allowed_(std::move(allowed_networks)) {}
+
+  bool allows(const ip_bytes& address) const noexcept;
+
+ private:
+  bool allow_private_;
+  std::vector<cidr> allowed_;
+};
+
+}  // namespace hookd::engine
