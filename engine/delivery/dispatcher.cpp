@@ -218,6 +218,14 @@ struct dispatcher_impl {
                                   .max_retry_after = d->options_.max_retry_after,
                               },
                               *d->deps_.random);
+    if (t.after.status == delivery_status::pending && (!current || !current->active)) {
+      // Deleted or deactivated while this attempt was under way: the queue's cancel
+      // skipped the leased delivery and left it to us, so it ends here, not at its
+      // next due time.
+      t.after.status = delivery_status::cancelled;
+      t.after.next_attempt_at_ms = 0;
+      d->stats_.cancelled.fetch_add(1, std::memory_order_relaxed);
+    }
     count(d, t.after.status, outcome);
     if (t.disable_reason) d->deps_.disable_webhook(job.record.webhook_id, *t.disable_reason);
     if (outcome.error != error_kind::none) {
