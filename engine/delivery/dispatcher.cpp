@@ -381,6 +381,7 @@ dispatcher::dispatcher(dependencies deps, dispatcher_options options)
               raw->held_scratch.assign(raw->known.begin(), raw->known.end());
               return raw->held_scratch;
             },
+            .holds = [raw](const delivery_id& id) { return raw->known.contains(id); },
             .flush = [raw] { return raw->outcomes->flush(); },
         });
     // Sized for the in-flight limit up front: no rehashing on the hot path.

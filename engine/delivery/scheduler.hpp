@@ -37,6 +37,9 @@ class scheduler {
     std::function<void(delivery_job)> due;  // a delivery whose time has come
     // Ids of every delivery the worker holds (for lease renewal and the memory cap).
     std::function<const std::vector<store::delivery_id>&()> held;
+    // Whether the worker holds this delivery already (a claim hands one back when its
+    // lease ran out while held: another worker's claim expired it after a clock jump).
+    std::function<bool(const store::delivery_id&)> holds;
     std::function<bool()> flush;  // writes pending outcomes; false when it could not
   };
 

@@ -336,6 +336,37 @@ TEST_F(Dispatcher, BacklogBeyondMaxHeldIsWorkedThroughAsAttemptsFinish) {
   EXPECT_EQ(receivers_.max_concurrent(k_origin_a), 2u);
 }
 
+// After a clock jump past the leases, whichever worker claims first expires every
+// lease that ran out, including those of deliveries another worker still holds.
+TEST_F(Dispatcher, DeliveryHeldThroughAClockJumpPastItsLeaseIsAttemptedOnce) {
+  auto options = defaults();
+  options.threads = 2;
+  options.lease = 1min;
+  receivers_.script(k_url_a, {fake_reply::status(500), fake_reply::status(200)});
+  start(options);
+  const auto hook = create_webhook(k_url_a);  // id 1: worker 1 of 2
+  ASSERT_EQ(hook % 2, 1u);
+  const auto id = publish(hook);
+  wait_attempted(id, 1);  // its retry, due at +10s, waits on worker 1's timeline
+  idle();
+
+  clock_.set_ms(k_t0 + std::chrono::milliseconds(3min).count());
+  // Worker 0's claim at the new time, made here so that it deterministically comes
+  // before worker 1's refill.
+  auto other = queue_.claim(claim_request{.now_ms = clock_.now_ms(),
+                                          .due_by_ms = clock_.now_ms() + 300'000,
+                                          .max = 100,
+                                          .lease = options.lease,
+                                          .part = partition{0, 2}});
+  ASSERT_TRUE(other);
+  EXPECT_TRUE(other->empty());
+  dispatcher_->wake();
+  wait_status(id, delivery_status::succeeded);
+  idle();
+  EXPECT_EQ(receivers_.attempts(k_url_a), 2u) << "the retry went out twice";
+  EXPECT_EQ(attempts(id).size(), 2u);
+}
+
 TEST_F(Dispatcher, ExhaustedScheduleEndsTheDeliveryFailed) {
   auto options = defaults();
   options.policy = retry_policy({1s}, 0.0);
