@@ -220,6 +220,14 @@ struct dispatcher_impl {
                                   .max_retry_after = d->options_.max_retry_after,
                               },
                               *d->deps_.random);
+    if (t.after.status == delivery_status::pending && (!current || !current->active)) {
+      // Deleted or deactivated while this attempt was under way: the queue's cancel
+      // skipped the leased delivery and left it to us, so it ends here, not at its
+      // next due time.
+      t.after.status = delivery_status::cancelled;
+      t.after.next_attempt_at_ms = 0;
+      d->stats_.cancelled.fetch_add(1, std::memory_order_relaxed);
+    }
     count(d, t.after.status, outcome);
     if (t.disable_reason) d->deps_.disable_webhook(webhook_id, *t.disable_reason);
     if (outcome.error != error_kind::none) {
@@ -375,6 +383,7 @@ dispatcher::dispatcher(dependencies deps, dispatcher_options options)
               raw->held_scratch.assign(raw->known.begin(), raw->known.end());
               return raw->held_scratch;
             },
+            .holds = [raw](const delivery_id& id) { return raw->known.contains(id); },
             .flush = [raw] { return raw->outcomes->flush(); },
         });
     // Sized for the in-flight limit up front: no rehashing on the hot path.

@@ -149,7 +149,12 @@ void scheduler::refill() {
     return;
   }
   const bool more = claimed->size() == room;
-  for (auto& job : *claimed) hold(std::move(job));
+  for (auto& job : *claimed) {
+    // The claim renewed the lease of one this worker still holds: one copy is enough,
+    // or it would be attempted twice.
+    if (hooks_.holds(job.record.id)) continue;
+    hold(std::move(job));
+  }
   if (more) boost::asio::post(ioc_, [this] { refill(); });  // continue after a yield
 }
 

@@ -38,6 +38,9 @@ class scheduler {
     // How many deliveries the worker holds (the memory cap), and their ids (renewal).
     std::function<std::size_t()> held_count;
     std::function<const std::vector<store::delivery_id>&()> held;
+    // Whether the worker holds this delivery already (a claim hands one back when its
+    // lease ran out while held: another worker's claim expired it after a clock jump).
+    std::function<bool(const store::delivery_id&)> holds;
     std::function<bool()> flush;  // writes pending outcomes; false when it could not
   };
 
