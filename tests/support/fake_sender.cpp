@@ -17,6 +17,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "engine/registry/webhook_url.hpp"
 namespace hookd::test {
 namespace {
 
@@ -98,19 +99,26 @@ struct fake_receivers::state {
     if (fn) fn();
   }
 
+  // The URL as the webhook registered it: scheme, Host header and request target.
+  static std::string full_url(const engine::http_request& request) {
+    return std::string(request.url->https ? "https://" : "http://") + request.url->host_header +
+           std::string(request.target);
+  }
+
   // Records the request, counts it as under way for its origin and picks its answer.
   fake_reply begin(const engine::http_request& request) {
+    const std::string full = full_url(request);
     fake_reply reply = fake_reply::status(200);
     {
       std::lock_guard lock(mutex);
       fake_request seen{
-          std::string(request.method), std::string(request.url), std::string(request.body), {}};
+          std::string(request.method), full, std::string(request.body), {}};
       for (const auto& [name, value] : request.headers) {
         if (name == "webhook-id") seen.delivery = std::string(value);
       }
       // GET and DELETE carry the query in the URL: the script is keyed by the URL
       // without it.
-      const std::string url(request.url.substr(0, request.url.find('?')));
+      const std::string url(full.substr(0, full.find('?')));
       requests[url].push_back(std::move(seen));
       if (auto it = scripts.find(url); it != scripts.end() && !it->second.replies.empty()) {
         auto& s = it->second;
@@ -140,7 +148,8 @@ class fake_receivers::sender final : public engine::sender {
   explicit sender(std::shared_ptr<state> s) : state_(std::move(s)) {}
 
   net::awaitable<engine::http_outcome> send(engine::http_request request) override {
-    const std::string url(request.url.substr(0, request.url.find('?')));
+    const std::string full = state::full_url(request);
+    const std::string url(full.substr(0, full.find('?')));
     const std::string origin = origin_of(url);
     const fake_reply reply = state_->begin(request);
     // Ends the request's count however the coroutine leaves (answer, crash, cut).
