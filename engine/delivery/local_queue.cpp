@@ -64,7 +64,8 @@ result<void> local_queue::append(const store::event_record& event,
   return written;
 }
 
-std::vector<delivery_job> local_queue::load(std::span<const due_key> keys) {
+std::vector<delivery_job> local_queue::load(std::span<const due_key> keys,
+                                            std::vector<due_key>& unreadable) {
   std::vector<store::delivery_id> ids;
   ids.reserve(keys.size());
   for (const auto& k : keys) ids.push_back(k.id);
@@ -98,12 +99,16 @@ std::vector<delivery_job> local_queue::load(std::span<const due_key> keys) {
     if (!rec) {
       log::error("a due delivery cannot be read",
                  {{"delivery", format_uuid(keys[i].id)}, {"error", rec.error().message()}});
+      unreadable.push_back(keys[i]);
       continue;
     }
     // A due entry whose delivery is already done (written by an older version) is stale.
     if (!is_pending(rec->status) || rec->next_attempt_at_ms != keys[i].due_ms) continue;
     auto ev = events[{rec->account, rec->event_id}];
-    if (!ev) continue;
+    if (!ev) {
+      unreadable.push_back(keys[i]);
+      continue;
+    }
     jobs.push_back(delivery_job{std::move(*rec), std::move(ev)});
   }
   return jobs;
@@ -149,7 +154,8 @@ result<std::vector<delivery_job>> local_queue::claim(const claim_request& reques
       break;
     }
   }
-  auto jobs = failure ? std::vector<delivery_job>{} : load(taken);
+  std::vector<due_key> unreadable;
+  auto jobs = failure ? std::vector<delivery_job>{} : load(taken, unreadable);
   std::lock_guard lock(mutex_);
   auto& c = cursor_for(request.part);
   c.scanning = false;
@@ -168,6 +174,8 @@ result<std::vector<delivery_job>> local_queue::claim(const claim_request& reques
   }
   c.at = c.low ? std::min(stop, *c.low) : stop;
   c.low.reset();
+  // A read that failed is tried again by the next claim, not left behind the cursor.
+  for (const auto& k : unreadable) c.at = std::min(c.at, k);
   return jobs;
 }
 

@@ -58,8 +58,10 @@ class local_queue final : public delivery_queue {
   // A pending delivery at `key` is claimable again: claims must look there once more.
   void rewind(const store::due_key& key, std::uint64_t webhook_id);
   void expire(std::int64_t now_ms);
-  // Reads the records and events of due entries into jobs (two batched reads).
-  std::vector<delivery_job> load(std::span<const store::due_key> keys);
+  // Reads the records and events of due entries into jobs (two batched reads); keys
+  // whose record or event could not be read go to `unreadable`.
+  std::vector<delivery_job> load(std::span<const store::due_key> keys,
+                                 std::vector<store::due_key>& unreadable);
 
   store::delivery_queue& store_;
   mutable std::mutex mutex_;  // guards leases_ and cursors_; never held across a write

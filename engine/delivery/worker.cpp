@@ -1,0 +1,300 @@
+// One dispatcher worker's logic: admission into per-origin queues under the in-flight
+// limits, one coroutine per attempt, operator actions and shutdown. The rules live
+// elsewhere: next_state (what an outcome means), origin_queue (back-pressure),
+// scheduler (timeline and claims), outcome_batch (writes), attempt_request (signing).
+#include "engine/delivery/worker.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+
+#include "engine/delivery/attempt_request.hpp"
+#include "engine/delivery/next_state.hpp"
+#include "engine/encoding.hpp"
+#include "engine/log.hpp"
+#include "engine/uuid.hpp"
+#include "store/delivery_codec.hpp"
+
+namespace hookd::engine {
+namespace {
+
+namespace net = boost::asio;
+using store::delivery_id;
+using store::delivery_status;
+
+std::string exception_text(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    return ex.what();
+  } catch (...) {
+  }
+  return "unknown exception";
+}
+
+}  // namespace
+
+void dispatcher_impl::settle(self d, shard* s, store::delivery_record after,
+                             std::int64_t previous_due,
+                             std::optional<store::attempt_record> attempt,
+                             std::int64_t hold_until) {
+  (void)d;
+  s->outcomes->add(settlement{std::move(after), previous_due, std::move(attempt), hold_until});
+}
+
+void dispatcher_impl::cancel(self d, shard* s, delivery_job job) {
+  const std::int64_t previous_due = job.record.next_attempt_at_ms;
+  store::delivery_record& after = job.record;
+  after.status = delivery_status::cancelled;
+  after.updated_at_ms = now_ms(d);
+  after.next_attempt_at_ms = 0;
+  settle(d, s, std::move(after), previous_due, std::nullopt);
+  d->stats_.cancelled.fetch_add(1, std::memory_order_relaxed);
+}
+
+void dispatcher_impl::enqueue(self d, shard* s, delivery_job job) {
+  const auto target = d->deps_.snapshot()->find(job.record.webhook_id);
+  if (!target || !target->active) {
+    s->known.erase(job.record.id);
+    cancel(d, s, std::move(job));
+    return;
+  }
+  s->known.insert(job.record.id);
+  auto& slot = s->origins[target->endpoint.origin];
+  if (!slot) slot = std::make_unique<origin_queue>(d->options_.connections_per_origin);
+  origin_queue* o = slot.get();
+  if (o->waiting.empty() && can_start(s, o)) {
+    start(d, s, o, std::move(job));
+    return;
+  }
+  o->waiting.push_back(std::move(job));
+  if (o->has_room() && !o->listed) {
+    // Held back by the worker's limit, not the origin's: wait for a free slot.
+    o->listed = true;
+    s->ready.push_back(o);
+  }
+}
+
+bool dispatcher_impl::can_start(const shard* s, const origin_queue* o) {
+  return o->has_room() && s->running < s->limit;
+}
+
+void dispatcher_impl::start(self d, shard* s, origin_queue* o, delivery_job job) {
+  ++o->in_flight;
+  ++s->running;
+  const delivery_id id = job.record.id;
+  net::co_spawn(s->ioc, attempt(d, s, o, std::move(job)), [d, s, o, id](std::exception_ptr e) {
+    if (e) {
+      // A bug, or memory exhaustion: log it and give the lease back, so the next
+      // claim takes the delivery again (it is still due on disk).
+      log::error("delivery attempt crashed",
+                 {{"delivery", format_uuid(id)}, {"error", exception_text(e)}});
+      d->stats_.crashed_attempts.fetch_add(1, std::memory_order_relaxed);
+      {
+        std::lock_guard lock(s->in_flight_mutex);
+        s->in_flight_ids.erase(id);
+      }
+      s->known.erase(id);
+      d->deps_.queue->release(std::span<const delivery_id>(&id, 1));
+    }
+    --o->in_flight;
+    --s->running;
+    pump(d, s, o);
+    s->timeline->room_freed(s->known.size());
+    if (s->stopping && s->running == 0) finish(d, s);
+  });
+}
+
+  // A slot freed up: start what the origin, then other waiting origins, can take.
+void dispatcher_impl::pump(self d, shard* s, origin_queue* o) {
+  if (s->stopping) return;
+  while (!o->waiting.empty() && can_start(s, o)) {
+    delivery_job next = std::move(o->waiting.front());
+    o->waiting.pop_front();
+    start(d, s, o, std::move(next));
+  }
+  while (!s->ready.empty() && s->running < s->limit) {
+    origin_queue* p = s->ready.front();
+    s->ready.pop_front();
+    p->listed = false;
+    while (!p->waiting.empty() && can_start(s, p)) {
+      delivery_job next = std::move(p->waiting.front());
+      p->waiting.pop_front();
+      start(d, s, p, std::move(next));
+    }
+    if (!p->waiting.empty() && p->has_room()) {
+      p->listed = true;
+      s->ready.push_back(p);
+    }
+  }
+}
+
+net::awaitable<void> dispatcher_impl::attempt(self d, shard* s, origin_queue* o, delivery_job job) {
+  const auto target = d->deps_.snapshot()->find(job.record.webhook_id);
+  if (!target || !target->active) {
+    s->known.erase(job.record.id);
+    cancel(d, s, std::move(job));
+    co_return;
+  }
+  const std::int64_t started_ms = now_ms(d);
+  const attempt_request request(job, *target, started_ms);
+  {
+    std::lock_guard lock(s->in_flight_mutex);
+    s->in_flight_ids.insert(job.record.id);
+  }
+  d->stats_.attempts.fetch_add(1, std::memory_order_relaxed);
+  const http_outcome outcome = co_await s->client->send(request.request());
+  {
+    std::lock_guard lock(s->in_flight_mutex);
+    s->in_flight_ids.erase(job.record.id);
+  }
+  s->known.erase(job.record.id);
+  if (s->cut) co_return;  // cut short by stop: it stays queued on disk as it was
+
+  if (o->on_outcome(outcome)) d->stats_.backoff_events.fetch_add(1, std::memory_order_relaxed);
+  const auto current = d->deps_.snapshot()->find(job.record.webhook_id);
+  const retry_policy& policy = target->policy ? *target->policy : d->options_.policy;
+  const std::int64_t previous_due = job.record.next_attempt_at_ms;
+  const std::uint64_t webhook_id = job.record.webhook_id;
+  transition t = next_state(std::move(job.record), outcome, policy,
+                            attempt_context{
+                                .started_ms = started_ms,
+                                .finished_ms = now_ms(d),
+                                .manual = job.manual,
+                                .last_chance = job.last_chance,
+                                .same_url = current && current->url == target->url,
+                                .max_retry_after = d->options_.max_retry_after,
+                            },
+                            *d->deps_.random);
+  if (t.after.status == delivery_status::pending && (!current || !current->active)) {
+    // Deleted or deactivated while this attempt was under way: the queue's cancel
+    // skipped the leased delivery and left it to us, so it ends here, not at its
+    // next due time.
+    t.after.status = delivery_status::cancelled;
+    t.after.next_attempt_at_ms = 0;
+    d->stats_.cancelled.fetch_add(1, std::memory_order_relaxed);
+  }
+  count(d, t.after.status, outcome);
+  if (t.disable_reason) d->deps_.disable_webhook(webhook_id, *t.disable_reason);
+  if (outcome.error != error_kind::none) {
+    log::warn("delivery attempt failed",
+              {{"delivery", request.uuid()},
+               {"webhook", std::to_string(webhook_id)},
+               {"attempt", std::to_string(t.attempt.number)},
+               {"error_kind", t.attempt.error_kind},
+               {"error", t.attempt.error},
+               {"next", t.after.status == delivery_status::pending
+                            ? format_rfc3339(t.after.next_attempt_at_ms)
+                            : std::string(store::to_string(t.after.status))}});
+  }
+  if (t.after.status != delivery_status::pending) {
+    settle(d, s, std::move(t.after), previous_due, std::move(t.attempt));
+    co_return;
+  }
+  // A retry: kept in memory (and leased) when due within the window, else left on
+  // disk for a later claim.
+  const std::int64_t due = t.after.next_attempt_at_ms;
+  const bool keep = !s->stopping && s->timeline->keeps(due);
+  settle(d, s, t.after, previous_due, std::move(t.attempt),
+         keep ? s->timeline->lease_until(due) : 0);
+  if (!keep) co_return;
+  job.record = std::move(t.after);
+  job.manual = false;
+  job.last_chance = false;
+  s->known.insert(job.record.id);
+  s->timeline->hold(std::move(job));
+}
+
+void dispatcher_impl::count(self d, delivery_status after, const http_outcome& outcome) {
+  auto& st = d->stats_;
+  if (outcome.error == error_kind::none) {
+    st.succeeded.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  st.failed_attempts.fetch_add(1, std::memory_order_relaxed);
+  if (after == delivery_status::failed) st.failed_deliveries.fetch_add(1, std::memory_order_relaxed);
+}
+
+void dispatcher_impl::cancel_webhook(self d, shard* s, std::uint64_t webhook_id) {
+  if (s->stopping) return;
+  std::vector<delivery_job> dropped = s->timeline->drop_webhook(webhook_id);
+  for (auto& [key, o] : s->origins) {
+    std::erase_if(o->waiting, [&](delivery_job& j) {
+      if (j.record.webhook_id != webhook_id) return false;
+      dropped.push_back(std::move(j));
+      return true;
+    });
+  }
+  for (auto& job : dropped) {
+    s->known.erase(job.record.id);
+    cancel(d, s, std::move(job));
+  }
+  // Running attempts cancel theirs when they complete; the queue cancels what no one
+  // holds.
+  s->outcomes->flush();
+  auto n = d->deps_.queue->cancel_webhook(webhook_id, now_ms(d));
+  if (!n) {
+    log::error("cancelling deliveries failed",
+               {{"webhook", std::to_string(webhook_id)}, {"error", n.error().message()}});
+    return;
+  }
+  d->stats_.cancelled.fetch_add(*n, std::memory_order_relaxed);
+}
+
+void dispatcher_impl::retry_now(self d, shard* s, delivery_id id, bool manual) {
+  if (s->stopping) return;
+  if (s->known.contains(id)) {
+    // Already held here: bring it forward if it waits on the timeline.
+    if (auto job = s->timeline->take(id)) {
+      job->manual = manual;
+      enqueue(d, s, std::move(*job));
+    }
+    return;
+  }
+  s->outcomes->flush();
+  const std::int64_t now = now_ms(d);
+  auto claimed = d->deps_.queue->claim_one(id, now, d->options_.lease);
+  if (!claimed) {
+    log::warn("manual retry not possible",
+              {{"delivery", format_uuid(id)}, {"error", claimed.error().message()}});
+    return;
+  }
+  delivery_job job = std::move(*claimed);
+  const bool was_due = job.record.status == delivery_status::pending;
+  const std::int64_t previous_due = was_due ? job.record.next_attempt_at_ms : 0;
+  job.record.status = delivery_status::pending;
+  job.record.next_attempt_at_ms = now;
+  job.record.updated_at_ms = now;
+  settle(d, s, job.record, previous_due, std::nullopt, s->timeline->lease_until(now));
+  // A pending delivery keeps its schedule; one that had ended gets one attempt.
+  job.manual = manual;
+  job.last_chance = !was_due;
+  enqueue(d, s, std::move(job));
+}
+
+void dispatcher_impl::finish(self d, shard* s) {
+  (void)d;
+  if (s->drain_timer) s->drain_timer->cancel();
+  s->outcomes->stop();
+  s->client->close_all();
+  s->guard.reset();
+}
+
+void dispatcher_impl::begin_stop(self d, shard* s, std::chrono::milliseconds drain) {
+  s->stopping = true;
+  s->timeline->stop();  // still queued on disk
+  for (auto& [key, o] : s->origins) o->waiting.clear();
+  s->ready.clear();
+  if (s->running == 0) {
+    finish(d, s);
+    return;
+  }
+  s->drain_timer = std::make_unique<net::steady_timer>(s->ioc, drain);
+  s->drain_timer->async_wait([s](boost::system::error_code ec) {
+    if (ec) return;
+    // Requests still running are cut; their deliveries stay due on disk.
+    s->cut = true;
+    s->client->close_all();
+  });
+}
+
+}  // namespace hookd::engine

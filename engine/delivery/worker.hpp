@@ -1,0 +1,100 @@
+// Internal to the dispatcher: one worker (shard) of it and the logic that runs on the
+// worker's thread: admission into origin queues, attempts, operator actions, stop.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "engine/delivery/dispatcher.hpp"
+#include "engine/delivery/lease_table.hpp"
+#include "engine/delivery/origin_queue.hpp"
+#include "engine/delivery/outcome_batch.hpp"
+#include "engine/delivery/scheduler.hpp"
+
+namespace hookd::engine {
+
+struct dispatcher::shard {
+  shard(std::size_t index, std::size_t limit) : guard(boost::asio::make_work_guard(ioc)), index(index), limit(limit) {}
+
+  boost::asio::io_context ioc{1};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard;
+  std::thread thread;
+  std::size_t index;
+  std::unique_ptr<sender> client;
+  std::unique_ptr<outcome_batch> outcomes;
+  std::unique_ptr<scheduler> timeline;
+
+  std::size_t running = 0;  // attempts under way on this worker
+  std::size_t limit;        // its share of max_in_flight
+  std::unordered_map<std::string, std::unique_ptr<origin_queue>> origins;
+  std::deque<origin_queue*> ready;  // origins with work held back by `limit`
+  // Every delivery this worker holds (timeline, origin queues, running): all leased.
+  std::unordered_set<store::delivery_id, delivery_id_hash> known;
+  std::vector<store::delivery_id> held_scratch;  // `known` as a list, for lease renewal
+
+  bool stopping = false;
+  bool cut = false;  // the drain deadline passed: connections were closed
+  std::unique_ptr<boost::asio::steady_timer> drain_timer;
+
+  // Read by the API from other threads.
+  mutable std::mutex in_flight_mutex;
+  std::unordered_set<store::delivery_id, delivery_id_hash> in_flight_ids;
+};
+
+// The workers' logic: static functions over a shard, so coroutines take plain
+// pointers by value (CP.53) and every handler runs on the shard's own thread.
+struct dispatcher_impl {
+  using shard = dispatcher::shard;
+  using self = dispatcher*;
+
+  static std::int64_t now_ms(self d) { return d->deps_.time_source->now_ms(); }
+
+  static void settle(self d, shard* s, store::delivery_record after, std::int64_t previous_due,
+                     std::optional<store::attempt_record> attempt, std::int64_t hold_until = 0);
+
+  static void cancel(self d, shard* s, delivery_job job);
+
+  // ---- admission: origin queues and in-flight limits ------------------------------
+
+  static void enqueue(self d, shard* s, delivery_job job);
+
+  static bool can_start(const shard* s, const origin_queue* o);
+
+  static void start(self d, shard* s, origin_queue* o, delivery_job job);
+
+  // A slot freed up: start what the origin, then other waiting origins, can take.
+  static void pump(self d, shard* s, origin_queue* o);
+
+  // ---- one attempt -----------------------------------------------------------------
+
+  static boost::asio::awaitable<void> attempt(self d, shard* s, origin_queue* o, delivery_job job);
+
+  static void count(self d, store::delivery_status after, const http_outcome& outcome);
+
+  // ---- operator actions ------------------------------------------------------------
+
+  static void cancel_webhook(self d, shard* s, std::uint64_t webhook_id);
+
+  static void retry_now(self d, shard* s, store::delivery_id id, bool manual);
+
+  // ---- stopping ----------------------------------------------------------------------
+
+  static void finish(self d, shard* s);
+
+  static void begin_stop(self d, shard* s, std::chrono::milliseconds drain);
+};
+
+}  // namespace hookd::engine
