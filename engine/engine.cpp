@@ -5,10 +5,10 @@
 #include <functional>
 #include <mutex>
 
-#include "engine/engine_impl.hpp"
 #include "engine/delivery/dispatcher.hpp"
 #include "engine/delivery/local_queue.hpp"
 #include "engine/delivery/payload.hpp"
+#include "engine/engine_impl.hpp"
 #include "engine/log.hpp"
 #include "engine/registry/local_registry.hpp"
 #include "engine/registry/subscription_snapshot.hpp"
@@ -40,7 +40,8 @@ std::optional<std::string> event_id_problem(std::string_view id) {
 // Leases on deliveries held in memory outlive a refill period (window / 4) and the
 // longest attempt with room to spare; they are renewed at every refill.
 std::chrono::milliseconds lease_for(const engine_options& o) {
-  return std::max({o.scheduler_window, 4 * o.http.attempt_timeout, std::chrono::milliseconds(60'000)});
+  return std::max(
+      {o.scheduler_window, 4 * o.http.attempt_timeout, std::chrono::milliseconds(60'000)});
 }
 
 }  // namespace
@@ -175,8 +176,7 @@ outcome<publish_result> engine::publish(std::string_view account, std::string_vi
       return publish_result{seen->id, seen->type, seen->deliveries, true};
     }
     if (seen.error() != errc::not_found) {
-      return failure::from(seen.error(),
-                           "publish: reading event " + id);
+      return failure::from(seen.error(), "publish: reading event " + id);
     }
   }
 

@@ -20,11 +20,11 @@
 #include <vector>
 
 #include "engine/clock.hpp"
-#include "engine/registry/event_catalog.hpp"
+#include "engine/delivery/retry_policy.hpp"
 #include "engine/failure.hpp"
 #include "engine/http/client.hpp"
 #include "engine/random.hpp"
-#include "engine/delivery/retry_policy.hpp"
+#include "engine/registry/event_catalog.hpp"
 #include "engine/registry/webhook_service.hpp"
 #include "store/delivery_records.hpp"
 

@@ -38,8 +38,7 @@ outcome<delivery_view> engine::delivery(std::string_view account, std::string_vi
   auto rec = i.queue->get(*id);
   if (!rec) {
     if (rec.error() == errc::not_found) return not_found();
-    return failure::from(rec.error(),
-                         "reading delivery " + std::string(uuid));
+    return failure::from(rec.error(), "reading delivery " + std::string(uuid));
   }
   if (rec->account != account) return not_found();
   auto attempts = i.queue->attempts(*id);
@@ -90,8 +89,8 @@ outcome<delivery_list> engine::deliveries(std::string_view account, std::uint64_
   }
   auto page = i.queue->list(webhook_id, after_id, wanted, limit);
   if (!page) {
-    return failure::from(page.error(), "listing deliveries of webhook " +
-                                           std::to_string(webhook_id));
+    return failure::from(page.error(),
+                         "listing deliveries of webhook " + std::to_string(webhook_id));
   }
   delivery_list out;
   for (const auto& rec : page->deliveries) {

@@ -32,7 +32,9 @@ struct failure {
   static failure from(const error& e, std::string_view doing) {
     return {e.code, std::string(doing) + ": " + e.message(), {}};
   }
-  static failure from(errc e, std::string message) { return from(make_error_code(e), std::move(message)); }
+  static failure from(errc e, std::string message) {
+    return from(make_error_code(e), std::move(message));
+  }
 };
 
 [[noreturn]] void throw_exception_from_error(const failure& f, const boost::source_location& loc);

@@ -1,6 +1,6 @@
 // The durable delivery records in RocksDB: events, deliveries, the `due` retry queue
-// in time order, the attempt log, and reads of a webhook's history. Publish writes an event with all its
-// deliveries and due entries in one batch; outcomes are written in batches too.
+// in time order, the attempt log, and reads of a webhook's history. Publish writes an event with
+// all its deliveries and due entries in one batch; outcomes are written in batches too.
 #pragma once
 
 #include <cstdint>

@@ -34,7 +34,6 @@ struct boost::system::is_error_code_enum<hookd::errc> : std::true_type {};
 
 namespace hookd {
 
-
 inline boost::system::error_code make_error_code(errc e) noexcept {
   return {static_cast<int>(e), hookd_category()};
 }
@@ -81,4 +80,3 @@ using explained = boost::system::result<T, explained_error>;
                                              const boost::source_location& loc);
 
 }  // namespace hookd
-

@@ -17,9 +17,9 @@
 #include "api/server.hpp"
 #include "api/tokens.hpp"
 #include "engine/engine.hpp"
-#include "engine/registry/event_catalog.hpp"
 #include "engine/log.hpp"
 #include "engine/random.hpp"
+#include "engine/registry/event_catalog.hpp"
 #include "engine/version.hpp"
 
 namespace {

@@ -31,9 +31,9 @@ struct partition {
 };
 
 struct claim_request {
-  std::int64_t now_ms = 0;     // the clock's now; leases run from it
-  std::int64_t due_by_ms = 0;  // take deliveries due at or before this
-  std::size_t max = 0;         // at most this many
+  std::int64_t now_ms = 0;             // the clock's now; leases run from it
+  std::int64_t due_by_ms = 0;          // take deliveries due at or before this
+  std::size_t max = 0;                 // at most this many
   std::chrono::milliseconds lease{0};  // nobody else claims them until now + lease
   partition part;
 };
@@ -41,7 +41,7 @@ struct claim_request {
 // A delivery's new state after an attempt (or a cancel or manual retry), written with
 // the attempt's log entry. The lease ends with it unless the caller holds on.
 struct settlement {
-  store::delivery_record after;  // status, attempts, next_attempt_at_ms as they are now
+  store::delivery_record after;      // status, attempts, next_attempt_at_ms as they are now
   std::int64_t previous_due_ms = 0;  // the due entry it leaves (0: none)
   std::optional<store::attempt_record> attempt;
   // The caller keeps this pending delivery in memory and attempts it itself at its

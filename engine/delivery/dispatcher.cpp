@@ -28,8 +28,8 @@ dispatcher::dispatcher(dependencies deps, dispatcher_options options)
     auto s = std::make_unique<shard>(i, per_shard);
     shard* raw = s.get();
     s->client = deps_.senders(s->ioc);
-    s->outcomes = std::make_unique<outcome_batch>(s->ioc, *deps_.queue, *deps_.time_source,
-                                                  deps_.progressed);
+    s->outcomes =
+        std::make_unique<outcome_batch>(s->ioc, *deps_.queue, *deps_.time_source, deps_.progressed);
     s->timeline = std::make_unique<scheduler>(
         s->ioc, *deps_.queue, *deps_.time_source,
         scheduler_options{
@@ -39,7 +39,8 @@ dispatcher::dispatcher(dependencies deps, dispatcher_options options)
             .part = partition{i, threads},
         },
         scheduler::hooks{
-            .due = [this, raw](delivery_job job) { dispatcher_impl::enqueue(this, raw, std::move(job)); },
+            .due = [this,
+                    raw](delivery_job job) { dispatcher_impl::enqueue(this, raw, std::move(job)); },
             .held_count = [raw] { return raw->known.size(); },
             .held = [raw]() -> const std::vector<delivery_id>& {
               raw->held_scratch.assign(raw->known.begin(), raw->known.end());

@@ -33,7 +33,7 @@ struct dispatcher_stats {
   std::atomic<std::uint64_t> failed_attempts{0};
   std::atomic<std::uint64_t> failed_deliveries{0};
   std::atomic<std::uint64_t> cancelled{0};
-  std::atomic<std::uint64_t> backoff_events{0};  // times an origin's concurrency was halved
+  std::atomic<std::uint64_t> backoff_events{0};    // times an origin's concurrency was halved
   std::atomic<std::uint64_t> crashed_attempts{0};  // attempts that threw (a bug): released
 };
 

@@ -9,8 +9,7 @@ bool lease_table::held(const store::delivery_id& id, std::int64_t now_ms) const 
   return it != by_id_.end() && it->second.until_ms > now_ms;
 }
 
-void lease_table::take(const store::due_key& key, std::uint64_t webhook_id,
-                       std::int64_t until_ms) {
+void lease_table::take(const store::due_key& key, std::uint64_t webhook_id, std::int64_t until_ms) {
   by_id_.insert_or_assign(key.id, lease{until_ms, key, webhook_id});
   by_expiry_.emplace(until_ms, key.id);
 }

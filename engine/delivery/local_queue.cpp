@@ -129,10 +129,9 @@ result<std::vector<delivery_job>> local_queue::claim(const claim_request& reques
   error failure;
   while (taken.size() < request.max) {
     std::vector<std::pair<due_key, std::uint64_t>> step;
-    auto scanned = store_.scan_due(stop, request.due_by_ms + 1, k_scan_step,
-                                   [&](const due_key& k, std::uint64_t webhook) {
-                                     step.emplace_back(k, webhook);
-                                   });
+    auto scanned = store_.scan_due(
+        stop, request.due_by_ms + 1, k_scan_step,
+        [&](const due_key& k, std::uint64_t webhook) { step.emplace_back(k, webhook); });
     if (!scanned) {
       failure = scanned.error();
       break;

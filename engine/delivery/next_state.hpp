@@ -29,17 +29,17 @@ struct attempt_context {
 };
 
 struct transition {
-  store::delivery_record after;    // the delivery's new state
-  store::attempt_record attempt;   // the log entry of this attempt
+  store::delivery_record after;               // the delivery's new state
+  store::attempt_record attempt;              // the log entry of this attempt
   std::optional<std::string> disable_reason;  // set when the webhook must be disabled (410)
 };
 
 // `before` is the delivery as it was when the attempt started (taken by value: the
 // hot path moves it in and gets it back as `after`); `policy` the webhook's schedule
 // (or the engine's). Draws jitter from `random`; touches nothing else.
-[[nodiscard]] transition next_state(store::delivery_record before,
-                                    const http_outcome& outcome, const retry_policy& policy,
-                                    const attempt_context& context, random_source& random);
+[[nodiscard]] transition next_state(store::delivery_record before, const http_outcome& outcome,
+                                    const retry_policy& policy, const attempt_context& context,
+                                    random_source& random);
 
 // Receivers that are overloaded or unreachable: the origin's concurrency shrinks.
 bool signals_overload(const http_outcome& outcome) noexcept;

@@ -13,8 +13,8 @@ constexpr std::size_t k_max_batch = 512;
 
 }  // namespace
 
-outcome_batch::outcome_batch(boost::asio::io_context& ioc, delivery_queue& queue,
-                             const clock& time, std::function<void()> written)
+outcome_batch::outcome_batch(boost::asio::io_context& ioc, delivery_queue& queue, const clock& time,
+                             std::function<void()> written)
     : ioc_(ioc), queue_(queue), time_(time), written_(std::move(written)), retry_timer_(ioc) {
   pending_.reserve(k_max_batch);
 }

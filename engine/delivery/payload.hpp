@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
-#include "engine/registry/event_catalog.hpp"
 #include "engine/failure.hpp"
+#include "engine/registry/event_catalog.hpp"
 
 namespace hookd::engine {
 

@@ -82,7 +82,7 @@ class scheduler {
   std::multimap<std::int64_t, delivery_job> timeline_;
   boost::asio::steady_timer wake_timer_;
   boost::asio::steady_timer refill_timer_;
-  bool paused_ = false;  // a refill stopped at max_held
+  bool paused_ = false;                     // a refill stopped at max_held
   std::optional<std::int64_t> renewed_ms_;  // when held leases were last renewed
   bool stopped_ = false;
 };

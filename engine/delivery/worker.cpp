@@ -104,7 +104,7 @@ void dispatcher_impl::start(self d, shard* s, origin_queue* o, delivery_job job)
   });
 }
 
-  // A slot freed up: start what the origin, then other waiting origins, can take.
+// A slot freed up: start what the origin, then other waiting origins, can take.
 void dispatcher_impl::pump(self d, shard* s, origin_queue* o) {
   if (s->stopping) return;
   while (!o->waiting.empty() && can_start(s, o)) {
@@ -211,7 +211,8 @@ void dispatcher_impl::count(self d, delivery_status after, const http_outcome& o
     return;
   }
   st.failed_attempts.fetch_add(1, std::memory_order_relaxed);
-  if (after == delivery_status::failed) st.failed_deliveries.fetch_add(1, std::memory_order_relaxed);
+  if (after == delivery_status::failed)
+    st.failed_deliveries.fetch_add(1, std::memory_order_relaxed);
 }
 
 void dispatcher_impl::cancel_webhook(self d, shard* s, std::uint64_t webhook_id) {

@@ -27,7 +27,8 @@
 namespace hookd::engine {
 
 struct dispatcher::shard {
-  shard(std::size_t index, std::size_t limit) : guard(boost::asio::make_work_guard(ioc)), index(index), limit(limit) {}
+  shard(std::size_t index, std::size_t limit)
+      : guard(boost::asio::make_work_guard(ioc)), index(index), limit(limit) {}
 
   boost::asio::io_context ioc{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard;

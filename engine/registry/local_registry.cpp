@@ -44,8 +44,7 @@ result<std::vector<std::uint64_t>> local_registry::subscribers(std::string_view 
   return store_->subscribers(account, type);
 }
 
-result<void> local_registry::for_each(
-    const std::function<void(const webhook_record&)>& fn) const {
+result<void> local_registry::for_each(const std::function<void(const webhook_record&)>& fn) const {
   return store_->for_each(fn);
 }
 

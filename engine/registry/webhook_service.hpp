@@ -10,14 +10,13 @@
 #include <vector>
 
 #include "engine/clock.hpp"
-#include "engine/registry/event_catalog.hpp"
 #include "engine/failure.hpp"
 #include "engine/random.hpp"
-#include "engine/registry/webhook_validation.hpp"
+#include "engine/registry/event_catalog.hpp"
 #include "engine/registry/registry.hpp"
+#include "engine/registry/webhook_validation.hpp"
 
 namespace hookd::engine {
-
 
 inline constexpr std::size_t k_default_page_size = 50;
 inline constexpr std::size_t k_max_page_size = 500;
@@ -25,8 +24,8 @@ inline constexpr std::size_t k_max_page_size = 500;
 class webhook_service {
  public:
   // All references must outlive the service.
-  webhook_service(registry& registry, const event_catalog& catalog,
-                  const clock& clock, random_source& random);
+  webhook_service(registry& registry, const event_catalog& catalog, const clock& clock,
+                  random_source& random);
 
   // POST /api/v1/webhooks: body {"webhook": {...}}; a fresh secret is generated.
   [[nodiscard]] outcome<webhook_record> create(std::string_view account, std::string_view body);

@@ -9,9 +9,9 @@
 #include <utility>
 #include <vector>
 
+#include "engine/failure.hpp"
 #include "engine/registry/event_catalog.hpp"
 #include "engine/registry/webhook_url.hpp"
-#include "engine/failure.hpp"
 
 namespace hookd::engine {
 

@@ -8,7 +8,8 @@ namespace hookd::test {
 namespace {
 
 TEST(StoreErrors, IoErrorKeepsRocksDbText) {
-  const error e = store::to_error(rocksdb::Status::IOError("While appending to file", "No space left on device"));
+  const error e = store::to_error(
+      rocksdb::Status::IOError("While appending to file", "No space left on device"));
   EXPECT_EQ(e, errc::storage_io);
   EXPECT_NE(e.detail.find("No space left on device"), std::string::npos) << e.detail;
   EXPECT_EQ(e.message(), "storage I/O error: " + e.detail);

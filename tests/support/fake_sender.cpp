@@ -111,8 +111,7 @@ struct fake_receivers::state {
     fake_reply reply = fake_reply::status(200);
     {
       std::lock_guard lock(mutex);
-      fake_request seen{
-          std::string(request.method), full, std::string(request.body), {}};
+      fake_request seen{std::string(request.method), full, std::string(request.body), {}};
       for (const auto& [name, value] : request.headers) {
         if (name == "webhook-id") seen.delivery = std::string(value);
       }

@@ -17,10 +17,10 @@
 #include <gtest/gtest.h>
 
 #include "engine/clock.hpp"
-#include "engine/registry/event_catalog.hpp"
 #include "engine/random.hpp"
-#include "store/database.hpp"
+#include "engine/registry/event_catalog.hpp"
 #include "engine/registry/local_registry.hpp"
+#include "store/database.hpp"
 #include "store/webhook_registry.hpp"
 #include "tests/support/temp_dir.hpp"
 

@@ -11,8 +11,8 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/registry/event_catalog.hpp"
 #include "engine/failure.hpp"
+#include "engine/registry/event_catalog.hpp"
 
 namespace hookd::engine {
 namespace {
