@@ -29,7 +29,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
 constexpr auto k_tuple = net::as_tuple(net::use_awaitable);
-constexpr std::size_t k_header_limit = 16 * 1024;
+constexpr std::size_t k_header_limit = std::size_t{16} * 1024;
 
 // One connection. `idle` is true while it waits for the start of a request; only
 // then may shutdown cancel it without cutting a request short. Touched only on the
@@ -53,7 +53,7 @@ struct server::impl {
   net::awaitable<bool> write(std::shared_ptr<connection> c, http::response<http::string_body> res);
   net::awaitable<void> reply_error(std::shared_ptr<connection> c, unsigned status, std::string code,
                                    std::string message, unsigned version);
-  void closed(std::shared_ptr<connection> c);
+  void closed(const std::shared_ptr<connection>& c);
 
   server_options options;
   const router& routes;
@@ -73,8 +73,13 @@ server::server(server_options options, const router& router)
     : impl_(std::make_unique<impl>(std::move(options), router)) {}
 
 server::~server() {
-  stop();
-  wait();
+  try {
+    stop();
+    wait();
+  } catch (const std::exception& e) {
+    // Joining a thread failed: nothing is left to stop it, and a destructor may not throw.
+    engine::log::error("stopping the admin server failed", {{"error", e.what()}});
+  }
 }
 
 std::uint16_t server::port() const { return impl_->bound_port; }
@@ -97,7 +102,7 @@ explained<void> server::start() {
   if (ec) return "cannot listen on " + where + ": " + ec.message();
   i.bound_port = i.acceptor.local_endpoint().port();
 
-  net::co_spawn(i.control, i.accept_loop(), [](std::exception_ptr e) {
+  net::co_spawn(i.control, i.accept_loop(), [](const std::exception_ptr& e) {
     if (e) std::rethrow_exception(e);  // a bug: let it crash loudly
   });
   unsigned n = i.options.threads ? i.options.threads : std::thread::hardware_concurrency();
@@ -153,7 +158,7 @@ net::awaitable<void> server::impl::accept_loop() {
     auto c = std::make_shared<connection>(std::move(socket));
     c->position = connections.insert(connections.end(), c);
     auto executor = c->stream.get_executor();
-    net::co_spawn(executor, serve(std::move(c)), [this](std::exception_ptr e) {
+    net::co_spawn(executor, serve(std::move(c)), [this](const std::exception_ptr& e) {
       if (!e) return;
       try {
         std::rethrow_exception(e);
@@ -164,7 +169,7 @@ net::awaitable<void> server::impl::accept_loop() {
   }
 }
 
-void server::impl::closed(std::shared_ptr<connection> c) {
+void server::impl::closed(const std::shared_ptr<connection>& c) {
   net::post(control, [this, c] {
     connections.erase(c->position);
     // The last connection is gone: nothing is left for the grace timer to cut, and
@@ -289,7 +294,7 @@ net::awaitable<void> server::impl::serve(std::shared_ptr<connection> c) {
   boost::system::error_code ignored;
   c->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   c->stream.close();
-  closed(std::move(c));
+  closed(c);
 }
 
 }  // namespace hookd::api

@@ -139,8 +139,9 @@ explained<std::string> token_store::create(const std::filesystem::path& file,
   }
   const int fd = ::open(file.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
-    return {boost::system::in_place_error,
-            "cannot open tokens file " + file.string() + ": " + std::strerror(errno)};
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): the CLI's token command, one thread.
+    const std::string why = std::strerror(errno);
+    return {boost::system::in_place_error, "cannot open tokens file " + file.string() + ": " + why};
   }
   // A hand-edited file may lack its final newline; appending right after it would
   // glue the new entry onto the last token.

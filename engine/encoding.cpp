@@ -1,3 +1,5 @@
+// base64, hex and RFC 3339 time, written and read without locale or allocation
+// surprises.
 #include "engine/encoding.hpp"
 
 #include <array>
@@ -166,7 +168,7 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
         om > 59) {
       return std::nullopt;
     }
-    offset_min = (oh * 60 + om) * (rest[0] == '-' ? -1 : 1);
+    offset_min = static_cast<std::int64_t>(oh * 60 + om) * (rest[0] == '-' ? -1 : 1);
   } else {
     return std::nullopt;
   }

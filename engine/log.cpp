@@ -1,3 +1,5 @@
+// The logfmt writer on stderr: one line per call, values quoted when they need it, a
+// mutex so lines from different threads never interleave.
 #include "engine/log.hpp"
 
 #include <atomic>

@@ -1,3 +1,4 @@
+// OpenSSL's CSPRNG as the production random_source.
 #include "engine/random.hpp"
 
 #include <climits>

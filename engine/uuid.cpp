@@ -1,3 +1,5 @@
+// UUIDv7 delivery ids from a per-thread xoshiro256** generator seeded by the CSPRNG,
+// and their canonical text form.
 #include "engine/uuid.hpp"
 
 #include <array>

@@ -1,3 +1,5 @@
+// Opening RocksDB with hookd's column families and options, and the translation of
+// rocksdb::Status into hookd errors that keep RocksDB's words.
 #include "store/database.hpp"
 
 #include <string>

@@ -1,3 +1,5 @@
+// Delivery records in RocksDB: the publish batch, outcome batches, batched reads, the
+// due queue's scan and a webhook's history.
 #include "store/delivery_queue.hpp"
 
 #include <rocksdb/write_batch.h>

@@ -1,3 +1,5 @@
+// The hookd error category's messages, and how a result<T>'s error becomes an
+// exception when .value() is called on a failure.
 #include "store/errc.hpp"
 
 #include <stdexcept>

@@ -1,3 +1,5 @@
+// Webhook records and their index keys in RocksDB, always changed together in one
+// WriteBatch, with the id counter in the same batch.
 #include "store/webhook_registry.hpp"
 
 #include <algorithm>

@@ -98,7 +98,8 @@ int usage_error(const std::string& message, const char* help_hint) {
 }
 
 std::string env_or(const char* name, std::string fallback) {
-  const char* v = std::getenv(name);
+  const char* v =
+      std::getenv(name);  // NOLINT(concurrency-mt-unsafe): read before any thread starts
   return v && *v ? std::string(v) : std::move(fallback);
 }
 
@@ -114,7 +115,7 @@ parsed_flags parse_flags(const std::vector<std::string>& args,
                          const std::vector<std::string>& switches) {
   parsed_flags out;
   for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string arg = args[i];
+    const std::string& arg = args[i];
     if (arg == "--help" || arg == "-h") {
       out.help = true;
       continue;
@@ -274,7 +275,8 @@ int serve(const std::vector<std::string>& args) {
   auto connect_ms = number("connect-timeout", "HOOKD_CONNECT_TIMEOUT_MS", 5000, 1, 600'000);
   auto attempt_ms = number("attempt-timeout", "HOOKD_ATTEMPT_TIMEOUT_MS", 15000, 1, 3'600'000);
   auto per_origin = number("connections-per-origin", "HOOKD_CONNECTIONS_PER_ORIGIN", 32, 1, 10'000);
-  auto retry_after_s = number("max-retry-after", "HOOKD_MAX_RETRY_AFTER_S", 3600, 0, 7 * 86400);
+  auto retry_after_s =
+      number("max-retry-after", "HOOKD_MAX_RETRY_AFTER_S", 3600, 0, std::uint64_t{7} * 86400);
   auto in_flight = number("max-in-flight", "HOOKD_MAX_IN_FLIGHT", 4096, 1, 1'000'000);
   if (!connect_ms || !attempt_ms || !per_origin || !in_flight || !retry_after_s) return 2;
   options.max_retry_after = std::chrono::seconds(*retry_after_s);

@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 
 #include "engine/delivery/worker.hpp"
+#include "engine/log.hpp"
 #include "engine/uuid.hpp"
 
 namespace hookd::engine {
@@ -62,7 +63,14 @@ dispatcher::dispatcher(dependencies deps, dispatcher_options options)
   }
 }
 
-dispatcher::~dispatcher() { stop(std::chrono::milliseconds(0)); }
+dispatcher::~dispatcher() {
+  try {
+    stop(std::chrono::milliseconds(0));
+  } catch (const std::exception& e) {
+    // Joining a worker failed: a destructor may not throw, and nothing else can stop it.
+    log::error("stopping the dispatcher failed", {{"error", e.what()}});
+  }
+}
 
 dispatcher::shard& dispatcher::shard_of(std::uint64_t webhook_id) const {
   return *shards_[webhook_id % shards_.size()];

@@ -1,3 +1,5 @@
+// Event payloads in and out: the checks publish makes with simdjson, the JSON body with
+// uuid and action spliced in, the Rack query for GET/DELETE, and the API's event bodies.
 #include "engine/delivery/payload.hpp"
 
 #include <simdjson.h>

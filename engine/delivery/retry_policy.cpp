@@ -1,3 +1,5 @@
+// The retry schedule with jitter, its text form ("10s,30s,3m,30m"), and Retry-After
+// in both of its forms.
 #include "engine/delivery/retry_policy.hpp"
 
 #include <array>

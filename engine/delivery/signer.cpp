@@ -1,3 +1,5 @@
+// Standard Webhooks signing: HMAC-SHA256 over id.timestamp.body with the key of a
+// whsec_ secret, as "v1,<base64>".
 #include "engine/delivery/signer.hpp"
 
 #include <array>

@@ -82,26 +82,27 @@ void dispatcher_impl::start(self d, shard* s, origin_queue* o, delivery_job job)
   ++o->in_flight;
   ++s->running;
   const delivery_id id = job.record.id;
-  net::co_spawn(s->ioc, attempt(d, s, o, std::move(job)), [d, s, o, id](std::exception_ptr e) {
-    if (e) {
-      // A bug, or memory exhaustion: log it and give the lease back, so the next
-      // claim takes the delivery again (it is still due on disk).
-      log::error("delivery attempt crashed",
-                 {{"delivery", format_uuid(id)}, {"error", exception_text(e)}});
-      d->stats_.crashed_attempts.fetch_add(1, std::memory_order_relaxed);
-      {
-        std::lock_guard lock(s->in_flight_mutex);
-        s->in_flight_ids.erase(id);
-      }
-      s->known.erase(id);
-      d->deps_.queue->release(std::span<const delivery_id>(&id, 1));
-    }
-    --o->in_flight;
-    --s->running;
-    pump(d, s, o);
-    s->timeline->room_freed(s->known.size());
-    if (s->stopping && s->running == 0) finish(d, s);
-  });
+  net::co_spawn(s->ioc, attempt(d, s, o, std::move(job)),
+                [d, s, o, id](const std::exception_ptr& e) {
+                  if (e) {
+                    // A bug, or memory exhaustion: log it and give the lease back, so the next
+                    // claim takes the delivery again (it is still due on disk).
+                    log::error("delivery attempt crashed",
+                               {{"delivery", format_uuid(id)}, {"error", exception_text(e)}});
+                    d->stats_.crashed_attempts.fetch_add(1, std::memory_order_relaxed);
+                    {
+                      std::lock_guard lock(s->in_flight_mutex);
+                      s->in_flight_ids.erase(id);
+                    }
+                    s->known.erase(id);
+                    d->deps_.queue->release(std::span<const delivery_id>(&id, 1));
+                  }
+                  --o->in_flight;
+                  --s->running;
+                  pump(d, s, o);
+                  s->timeline->room_freed(s->known.size());
+                  if (s->stopping && s->running == 0) finish(d, s);
+                });
 }
 
 // A slot freed up: start what the origin, then other waiting origins, can take.

@@ -19,7 +19,7 @@ constexpr auto k_tuple = net::as_tuple(net::use_awaitable);
 // Pools of origins with no connection left are dropped once there are this many.
 constexpr std::size_t k_pool_sweep_threshold = 1024;
 // A connection keeps its request buffer between requests unless it grew past this.
-constexpr std::size_t k_max_kept_buffer = 256 * 1024;
+constexpr std::size_t k_max_kept_buffer = std::size_t{256} * 1024;
 
 std::optional<net::ip::address> literal_of(const webhook_url& url) {
   switch (url.host_kind) {
@@ -56,13 +56,18 @@ waiter::waiter(connection_pools& pools, pool& p)
     : owner(pools), where(p), timer(pools.executor()) {}
 
 waiter::~waiter() {
-  if (queued) {
-    auto& w = where.waiters;
-    w.erase(std::find(w.begin(), w.end(), this));
-  } else if (granted) {
-    // The request went away (its coroutine was destroyed) before using its turn.
-    const bool reusable = conn != nullptr;
-    owner.release(where, std::move(conn), reusable);
+  try {
+    if (queued) {
+      auto& w = where.waiters;
+      w.erase(std::find(w.begin(), w.end(), this));
+    } else if (granted) {
+      // The request went away (its coroutine was destroyed) before using its turn.
+      const bool reusable = conn != nullptr;
+      owner.release(where, std::move(conn), reusable);
+    }
+  } catch (const std::exception& e) {
+    // Only memory exhaustion gets here (starting the idle sweeper); the slot is lost.
+    log::error("releasing a pool slot failed", {{"error", e.what()}});
   }
 }
 
@@ -141,7 +146,7 @@ void connection_pools::release(pool& p, std::unique_ptr<connection> conn, bool r
     p.idle.push_back(std::move(conn));
     if (!sweeping_) {
       sweeping_ = true;
-      net::co_spawn(executor_, sweep_idle(shared_from_this()), [](std::exception_ptr e) {
+      net::co_spawn(executor_, sweep_idle(shared_from_this()), [](const std::exception_ptr& e) {
         if (!e) return;
         try {
           std::rethrow_exception(e);

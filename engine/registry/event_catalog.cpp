@@ -1,3 +1,5 @@
+// The event types a deployment accepts: Sonar's eleven by default, or one per line of
+// a catalog file.
 #include "engine/registry/event_catalog.hpp"
 
 #include <algorithm>

@@ -1,3 +1,5 @@
+// Building the immutable subscription snapshot from webhook records, and matching an
+// event's (account, type) against it without allocating.
 #include "engine/registry/subscription_snapshot.hpp"
 
 #include <algorithm>

@@ -1,3 +1,5 @@
+// The account-scoped webhook operations: validate, then read-modify-write through the
+// registry; another account's webhook is not found.
 #include "engine/registry/webhook_service.hpp"
 
 #include <algorithm>

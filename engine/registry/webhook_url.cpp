@@ -1,3 +1,5 @@
+// The one parser of webhook URLs (Boost.URL): strict at validation, lenient for records
+// already stored, each refusal naming the rule it broke.
 #include "engine/registry/webhook_url.hpp"
 
 #include <algorithm>

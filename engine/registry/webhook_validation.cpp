@@ -1,3 +1,5 @@
+// Validation of the {"webhook": {...}} body with simdjson, every invalid field reported
+// with its JSON path.
 #include "engine/registry/webhook_validation.hpp"
 
 #include <algorithm>
