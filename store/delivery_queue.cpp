@@ -98,6 +98,11 @@ result<void> delivery_queue::publish(const event_record& event,
   return {};
 }
 
+void delivery_writes::clear() {
+  batch_->wb.Clear();
+  count_ = 0;
+}
+
 result<void> delivery_queue::commit(delivery_writes& writes) {
   if (writes.empty()) return {};
   auto& d = db_.internals();

@@ -34,6 +34,9 @@ class delivery_writes {
   void update(const delivery_record& after, std::int64_t previous_due_ms,
               const attempt_record* attempt);
 
+  // Drops what was gathered, keeping the memory for the next batch.
+  void clear();
+
   std::size_t count() const noexcept { return count_; }
   bool empty() const noexcept { return count_ == 0; }
 

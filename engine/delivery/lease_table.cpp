@@ -1,6 +1,9 @@
-// Leases kept in memory: a hash map by delivery id for the hot checks, and an expiry
-// order cleaned lazily so renewing a lease costs one insertion.
+// Leases kept in memory: a hash map by delivery id, and a lower bound of their ends so
+// that looking for expired leases is free until one can have run out.
 #include "engine/delivery/lease_table.hpp"
+
+#include <algorithm>
+#include <vector>
 
 namespace hookd::engine {
 
@@ -11,14 +14,13 @@ bool lease_table::held(const store::delivery_id& id, std::int64_t now_ms) const 
 
 void lease_table::take(const store::due_key& key, std::uint64_t webhook_id, std::int64_t until_ms) {
   by_id_.insert_or_assign(key.id, lease{until_ms, key, webhook_id});
-  by_expiry_.emplace(until_ms, key.id);
+  earliest_ = std::min(earliest_, until_ms);
 }
 
 void lease_table::extend(const store::delivery_id& id, std::int64_t until_ms) {
+  // A later end never lowers the bound, so earliest_ stays a lower bound.
   const auto it = by_id_.find(id);
-  if (it == by_id_.end() || it->second.until_ms >= until_ms) return;
-  it->second.until_ms = until_ms;
-  by_expiry_.emplace(until_ms, id);
+  if (it != by_id_.end() && it->second.until_ms < until_ms) it->second.until_ms = until_ms;
 }
 
 void lease_table::move(const store::delivery_id& id, const store::due_key& key) {
@@ -35,22 +37,19 @@ std::optional<lease_table::lease> lease_table::end(const store::delivery_id& id)
 }
 
 void lease_table::expire(std::int64_t now_ms, const std::function<void(const lease&)>& fn) {
-  while (!by_expiry_.empty() && by_expiry_.begin()->first <= now_ms) {
-    const auto [until, id] = *by_expiry_.begin();
-    by_expiry_.erase(by_expiry_.begin());
-    const auto it = by_id_.find(id);
-    // Renewed (a later expiry entry exists) or already ended: not this entry's turn.
-    if (it == by_id_.end() || it->second.until_ms != until) continue;
-    const lease ended = it->second;
-    by_id_.erase(it);
-    fn(ended);
-  }
-  // Ended leases leave their expiry entries behind; drop them when they dominate.
-  if (by_expiry_.size() > 4 * by_id_.size() + 1024) {
-    std::multimap<std::int64_t, store::delivery_id> kept;
-    for (const auto& [id, l] : by_id_) kept.emplace(l.until_ms, id);
-    by_expiry_.swap(kept);
-  }
+  if (now_ms < earliest_) return;
+  std::vector<lease> ended;
+  std::int64_t earliest = std::numeric_limits<std::int64_t>::max();
+  boost::unordered::erase_if(by_id_, [&](const auto& entry) {
+    if (entry.second.until_ms <= now_ms) {
+      ended.push_back(entry.second);
+      return true;
+    }
+    earliest = std::min(earliest, entry.second.until_ms);
+    return false;
+  });
+  earliest_ = earliest;
+  for (const auto& l : ended) fn(l);
 }
 
 }  // namespace hookd::engine

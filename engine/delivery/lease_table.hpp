@@ -5,9 +5,10 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
+#include <limits>
 #include <optional>
-#include <unordered_map>
+
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "store/delivery_records.hpp"
 
@@ -46,9 +47,12 @@ class lease_table {
   std::size_t size() const noexcept { return by_id_.size(); }
 
  private:
-  std::unordered_map<store::delivery_id, lease, delivery_id_hash> by_id_;
-  // Expiry order; entries whose lease was renewed or ended are skipped lazily.
-  std::multimap<std::int64_t, store::delivery_id> by_expiry_;
+  // Open addressing: no allocation per lease on the hot path.
+  boost::unordered_flat_map<store::delivery_id, lease, delivery_id_hash> by_id_;
+  // No lease ends before this: expire() costs nothing until then, and one pass over
+  // the table after. Most leases end by settlement long before they run out, so an
+  // expiry index kept per lease would cost every delivery for the rare few.
+  std::int64_t earliest_ = std::numeric_limits<std::int64_t>::max();
 };
 
 }  // namespace hookd::engine

@@ -209,12 +209,34 @@ void local_queue::release(std::span<const store::delivery_id> ids) {
   }
 }
 
+store::delivery_writes local_queue::take_writes() {
+  {
+    std::lock_guard lock(writes_mutex_);
+    if (!spare_writes_.empty()) {
+      auto w = std::move(spare_writes_.back());
+      spare_writes_.pop_back();
+      return w;
+    }
+  }
+  return store_.writes();
+}
+
+void local_queue::give_back(store::delivery_writes writes) {
+  writes.clear();
+  std::lock_guard lock(writes_mutex_);
+  spare_writes_.push_back(std::move(writes));
+}
+
 result<void> local_queue::settle(std::span<const settlement> batch, std::int64_t) {
-  auto writes = store_.writes();
+  // A batch's buffer is reused: a fresh one would grow by reallocation to the size
+  // of ~500 outcomes on every write.
+  auto writes = take_writes();
   for (const auto& s : batch) {
     writes.update(s.after, s.previous_due_ms, s.attempt ? &*s.attempt : nullptr);
   }
-  if (auto r = store_.commit(writes); !r) return r;
+  auto committed = store_.commit(writes);
+  give_back(std::move(writes));
+  if (!committed) return committed;
   std::lock_guard lock(mutex_);
   for (const auto& s : batch) {
     const due_key key{s.after.next_attempt_at_ms, s.after.id};

@@ -63,7 +63,12 @@ class local_queue final : public delivery_queue {
   std::vector<delivery_job> load(std::span<const store::due_key> keys,
                                  std::vector<store::due_key>& unreadable);
 
+  store::delivery_writes take_writes();
+  void give_back(store::delivery_writes writes);
+
   store::delivery_queue& store_;
+  std::mutex writes_mutex_;
+  std::vector<store::delivery_writes> spare_writes_;  // one per concurrent settler at most
   mutable std::mutex mutex_;  // guards leases_ and cursors_; never held across a write
   lease_table leases_;
   std::map<std::pair<std::size_t, std::size_t>, cursor> cursors_;

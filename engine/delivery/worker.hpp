@@ -10,13 +10,13 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/unordered/unordered_flat_set.hpp>
 
 #include "engine/delivery/dispatcher.hpp"
 #include "engine/delivery/lease_table.hpp"
@@ -43,7 +43,7 @@ struct dispatcher::shard {
   std::unordered_map<std::string, std::unique_ptr<origin_queue>> origins;
   std::deque<origin_queue*> ready;  // origins with work held back by `limit`
   // Every delivery this worker holds (timeline, origin queues, running): all leased.
-  std::unordered_set<store::delivery_id, delivery_id_hash> known;
+  boost::unordered_flat_set<store::delivery_id, delivery_id_hash> known;
   std::vector<store::delivery_id> held_scratch;  // `known` as a list, for lease renewal
 
   bool stopping = false;
@@ -52,7 +52,7 @@ struct dispatcher::shard {
 
   // Read by the API from other threads.
   mutable std::mutex in_flight_mutex;
-  std::unordered_set<store::delivery_id, delivery_id_hash> in_flight_ids;
+  boost::unordered_flat_set<store::delivery_id, delivery_id_hash> in_flight_ids;
 };
 
 // The workers' logic: static functions over a shard, so coroutines take plain
