@@ -31,6 +31,9 @@ response show_metrics(const route_call& call) {
           s.cancelled);
   counter("hookd_origin_backoffs_total", "Times a receiver origin's concurrency was halved.",
           s.backoff_events);
+  counter("hookd_delivery_attempts_short_circuited_total",
+          "Attempts failed as origin_unavailable without a request: the origin's circuit was open.",
+          s.short_circuited);
   counter("hookd_connections_opened_total", "Outbound connections opened.", s.connections_opened);
   response r;
   r.body = std::move(out);

@@ -112,6 +112,7 @@ explained<std::unique_ptr<engine>> engine::open(engine_options options) {
           .threads = i->options.threads,
           .max_in_flight = i->options.max_in_flight,
           .connections_per_origin = i->options.http.connections_per_origin,
+          .circuit = i->options.origin_circuit,
           .policy = retry_policy(i->options.retry_schedule, i->options.retry_jitter),
           .window = i->options.scheduler_window,
           .lease = lease_for(i->options),
@@ -255,6 +256,7 @@ engine_stats engine::stats() const {
       .failed_deliveries = d.failed_deliveries.load(),
       .cancelled = d.cancelled.load(),
       .backoff_events = d.backoff_events.load(),
+      .short_circuited = d.short_circuited.load(),
       .connections_opened = i.workers->connections_opened(),
   };
 }

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "engine/clock.hpp"
+#include "engine/delivery/origin_queue.hpp"
 #include "engine/delivery/retry_policy.hpp"
 #include "engine/failure.hpp"
 #include "engine/http/client.hpp"
@@ -49,6 +50,9 @@ struct engine_options {
   // Delays between attempts. Default Sonar's 10 s, 30 s, 3 min, 30 min with ±10% jitter.
   std::vector<std::chrono::milliseconds> retry_schedule = retry_policy::sonar_schedule();
   double retry_jitter = 0.1;
+  // When an origin that stops answering has its circuit opened (its due deliveries
+  // then fail at once as origin_unavailable, on their schedule) and how it is probed.
+  circuit_options origin_circuit;
   // A receiver's Retry-After (429, 503) delays the next attempt, up to this. Default 1 h.
   std::chrono::milliseconds max_retry_after{std::chrono::hours(1)};
   // Retries due within this window wait on in-memory timers; later ones stay only in
@@ -104,7 +108,8 @@ struct engine_stats {
   std::uint64_t failed_attempts = 0;
   std::uint64_t failed_deliveries = 0;  // gave up: schedule exhausted
   std::uint64_t cancelled = 0;
-  std::uint64_t backoff_events = 0;  // an origin's concurrency was halved
+  std::uint64_t backoff_events = 0;   // an origin's concurrency was halved
+  std::uint64_t short_circuited = 0;  // attempts failed as origin_unavailable, not sent
   std::uint64_t connections_opened = 0;
 };
 

@@ -18,6 +18,7 @@
 #include "engine/clock.hpp"
 #include "engine/delivery/delivery_job.hpp"
 #include "engine/delivery/delivery_queue.hpp"
+#include "engine/delivery/origin_queue.hpp"
 #include "engine/delivery/retry_policy.hpp"
 #include "engine/delivery/sender.hpp"
 #include "engine/failure.hpp"
@@ -35,6 +36,9 @@ struct dispatcher_stats {
   std::atomic<std::uint64_t> cancelled{0};
   std::atomic<std::uint64_t> backoff_events{0};    // times an origin's concurrency was halved
   std::atomic<std::uint64_t> crashed_attempts{0};  // attempts that threw (a bug): released
+  // Attempts failed as origin_unavailable without a request (the origin's circuit was
+  // open); also counted in failed_attempts.
+  std::atomic<std::uint64_t> short_circuited{0};
 };
 
 struct dispatcher_options {
@@ -42,6 +46,8 @@ struct dispatcher_options {
   std::size_t max_in_flight = 4096;
   // Upper bound of each origin's adaptive concurrency, per worker.
   std::size_t connections_per_origin = 32;
+  // When an unreachable origin's circuit opens, and how it is probed.
+  circuit_options circuit;
   retry_policy policy;
   // Retries due within this window are kept on in-memory timers; later ones stay on
   // disk until a refill brings them in. Refills run every window / 4.

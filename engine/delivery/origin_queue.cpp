@@ -1,4 +1,4 @@
-// The additive-increase, multiplicative-decrease limit of one receiver origin.
+// The additive-increase, multiplicative-decrease limit and the circuit of one origin.
 #include "engine/delivery/origin_queue.hpp"
 
 #include <algorithm>
@@ -6,15 +6,62 @@
 #include "engine/delivery/next_state.hpp"
 
 namespace hookd::engine {
+namespace {
 
-bool origin_queue::on_outcome(const http_outcome& outcome) {
+// The origin could not be reached at all: nothing answered.
+bool unreachable(const http_outcome& o) {
+  return o.error == error_kind::timeout || o.error == error_kind::connect ||
+         o.error == error_kind::dns;
+}
+
+}  // namespace
+
+bool origin_queue::admits(std::int64_t now_ms, const store::delivery_id& id) {
+  if (!open_) return true;
+  if (probing_ || now_ms < open_until_ms_) return false;
+  probing_ = true;
+  probe_ = id;
+  return true;
+}
+
+void origin_queue::abandon_probe(const store::delivery_id& id) {
+  if (probing_ && probe_ == id) probing_ = false;
+}
+
+void origin_queue::open(std::int64_t now_ms) {
+  open_ = true;
+  open_until_ms_ = now_ms + cool_down_.count();
+}
+
+origin_queue::effect origin_queue::on_outcome(const http_outcome& outcome, std::int64_t now_ms) {
+  effect e;
   if (outcome.error == error_kind::none) {
     limit_ = std::min(max_limit_, limit_ + 1);
-    return false;
+  } else if (signals_overload(outcome) && limit_ > 1) {
+    limit_ = std::max<std::size_t>(1, limit_ / 2);
+    e.backed_off = true;
   }
-  if (!signals_overload(outcome) || limit_ <= 1) return false;
-  limit_ = std::max<std::size_t>(1, limit_ / 2);
-  return true;
+  if (!unreachable(outcome)) {
+    // Any answer, even an error status, shows the origin is there.
+    failures_ = 0;
+    open_ = false;
+    probing_ = false;
+    cool_down_ = circuit_.cool_down;
+    return e;
+  }
+  ++failures_;
+  if (probing_) {
+    // The probe found it still dead: wait longer before the next one.
+    probing_ = false;
+    cool_down_ = std::min(cool_down_ * 2, circuit_.max_cool_down);
+    open(now_ms);
+    return e;
+  }
+  if (!open_ && circuit_.failures_to_open != 0 && failures_ >= circuit_.failures_to_open) {
+    open(now_ms);
+    e.opened = true;
+  }
+  return e;
 }
 
 }  // namespace hookd::engine

@@ -1,10 +1,15 @@
-// One receiver origin's waiting deliveries and its adaptive concurrency limit: halved
-// when the receiver signals overload or is unreachable, grown by one per success,
-// between 1 and the configured maximum (AIMD), so a struggling receiver is not
-// hammered and never holds up another origin.
+// One receiver origin's waiting deliveries, its adaptive concurrency limit and its
+// circuit. The limit is halved when the receiver signals overload or is unreachable
+// and grows by one per success (AIMD), so a struggling receiver is not hammered. After
+// repeated timeouts or refused connections the circuit opens: due deliveries are then
+// failed at once as origin_unavailable (they keep their schedule instead of waiting
+// 15 s each for a dead peer) until a probe attempt, one at a time after a cool-down,
+// gets any answer from the origin and closes it.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 
 #include "engine/delivery/delivery_job.hpp"
@@ -13,9 +18,23 @@ namespace hookd::engine {
 
 struct http_outcome;
 
+struct circuit_options {
+  // Consecutive timeouts, refused connections or DNS failures that open the circuit.
+  // Default 5; 0 never opens it.
+  std::size_t failures_to_open = 5;
+  // How long an open circuit waits before a probe attempt; doubled after each failed
+  // probe up to max_cool_down. Defaults 10 s and 5 min.
+  std::chrono::milliseconds cool_down{10'000};
+  std::chrono::milliseconds max_cool_down{300'000};
+};
+
 class origin_queue {
  public:
-  explicit origin_queue(std::size_t max_limit) : max_limit_(max_limit), limit_(max_limit) {}
+  explicit origin_queue(std::size_t max_limit, circuit_options circuit = {})
+      : max_limit_(max_limit),
+        limit_(max_limit),
+        circuit_(circuit),
+        cool_down_(circuit.cool_down) {}
 
   std::deque<delivery_job> waiting;
   std::size_t in_flight = 0;
@@ -24,12 +43,37 @@ class origin_queue {
   std::size_t limit() const noexcept { return limit_; }
   bool has_room() const noexcept { return in_flight < limit_; }
 
-  // Adjusts the limit after an attempt; returns true when it backed off (halved).
-  bool on_outcome(const http_outcome& outcome);
+  // Whether a due delivery may be sent now. False while the circuit is open; once the
+  // cool-down has passed it admits one delivery as the probe, then none until the
+  // probe's outcome is known.
+  bool admits(std::int64_t now_ms, const store::delivery_id& id);
+  // The admitted probe will not be sent after all (cancelled, or its attempt crashed):
+  // the next due delivery may probe instead.
+  void abandon_probe(const store::delivery_id& id);
+  bool circuit_open() const noexcept { return open_; }
+  bool probing() const noexcept { return probing_; }
+  std::int64_t next_probe_ms() const noexcept { return open_until_ms_; }
+  std::size_t consecutive_failures() const noexcept { return failures_; }
+
+  struct effect {
+    bool backed_off = false;  // the limit was halved
+    bool opened = false;      // the circuit opened (waiting deliveries are no longer sent)
+  };
+  // Adjusts the limit and the circuit after an attempt that ended at `now_ms`.
+  effect on_outcome(const http_outcome& outcome, std::int64_t now_ms);
 
  private:
+  void open(std::int64_t now_ms);
+
   std::size_t max_limit_;
   std::size_t limit_;
+  circuit_options circuit_;
+  std::chrono::milliseconds cool_down_;
+  std::size_t failures_ = 0;  // consecutive attempts that could not reach the origin
+  bool open_ = false;
+  bool probing_ = false;  // a probe was admitted and has not answered yet
+  store::delivery_id probe_{};
+  std::int64_t open_until_ms_ = 0;
 };
 
 }  // namespace hookd::engine

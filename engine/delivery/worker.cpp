@@ -60,8 +60,14 @@ void dispatcher_impl::enqueue(self d, shard* s, delivery_job job) {
   }
   s->known.insert(job.record.id);
   auto& slot = s->origins[target->endpoint.origin];
-  if (!slot) slot = std::make_unique<origin_queue>(d->options_.connections_per_origin);
+  if (!slot) {
+    slot = std::make_unique<origin_queue>(d->options_.connections_per_origin, d->options_.circuit);
+  }
   origin_queue* o = slot.get();
+  if (!o->admits(now_ms(d), job.record.id)) {
+    short_circuit(d, s, o, std::move(job));
+    return;
+  }
   if (o->waiting.empty() && can_start(s, o)) {
     start(d, s, o, std::move(job));
     return;
@@ -95,6 +101,7 @@ void dispatcher_impl::start(self d, shard* s, origin_queue* o, delivery_job job)
                       s->in_flight_ids.erase(id);
                     }
                     s->known.erase(id);
+                    o->abandon_probe(id);
                     d->deps_.queue->release(std::span<const delivery_id>(&id, 1));
                   }
                   --o->in_flight;
@@ -151,9 +158,43 @@ net::awaitable<void> dispatcher_impl::attempt(self d, shard* s, origin_queue* o,
   s->known.erase(job.record.id);
   if (s->cut) co_return;  // cut short by stop: it stays queued on disk as it was
 
-  if (o->on_outcome(outcome)) d->stats_.backoff_events.fetch_add(1, std::memory_order_relaxed);
+  const auto effect = o->on_outcome(outcome, now_ms(d));
+  if (effect.backed_off) d->stats_.backoff_events.fetch_add(1, std::memory_order_relaxed);
+  conclude(d, s, std::move(job), *target, outcome, started_ms, request.uuid());
+  if (effect.opened) {
+    // The origin is unreachable: what waits for it is failed now, on its schedule,
+    // instead of each delivery spending a connection and a timeout to learn it.
+    std::deque<delivery_job> waiting;
+    waiting.swap(o->waiting);
+    for (auto& next : waiting) short_circuit(d, s, o, std::move(next));
+  }
+}
+
+void dispatcher_impl::short_circuit(self d, shard* s, origin_queue* o, delivery_job job) {
+  const auto target = d->deps_.snapshot()->find(job.record.webhook_id);
+  s->known.erase(job.record.id);
+  if (!target || !target->active) {
+    cancel(d, s, std::move(job));
+    return;
+  }
+  d->stats_.short_circuited.fetch_add(1, std::memory_order_relaxed);
+  http_outcome outcome;
+  outcome.error = error_kind::origin_unavailable;
+  outcome.message = "not sent: " + target->endpoint.origin + " did not answer the last " +
+                    std::to_string(o->consecutive_failures()) +
+                    " attempts (timeouts or refused connections); " +
+                    (o->probing() ? std::string("a probe attempt is under way")
+                                  : "next probe after " + format_rfc3339(o->next_probe_ms()));
+  const std::int64_t now = now_ms(d);
+  const std::string uuid = format_uuid(job.record.id);
+  conclude(d, s, std::move(job), *target, outcome, now, uuid);
+}
+
+void dispatcher_impl::conclude(self d, shard* s, delivery_job job, const webhook_target& target,
+                               const http_outcome& outcome, std::int64_t started_ms,
+                               const std::string& uuid) {
   const auto current = d->deps_.snapshot()->find(job.record.webhook_id);
-  const retry_policy& policy = target->policy ? *target->policy : d->options_.policy;
+  const retry_policy& policy = target.policy ? *target.policy : d->options_.policy;
   const std::int64_t previous_due = job.record.next_attempt_at_ms;
   const std::uint64_t webhook_id = job.record.webhook_id;
   transition t = next_state(std::move(job.record), outcome, policy,
@@ -162,7 +203,7 @@ net::awaitable<void> dispatcher_impl::attempt(self d, shard* s, origin_queue* o,
                                 .finished_ms = now_ms(d),
                                 .manual = job.manual,
                                 .last_chance = job.last_chance,
-                                .same_url = current && current->url == target->url,
+                                .same_url = current && current->url == target.url,
                                 .max_retry_after = d->options_.max_retry_after,
                             },
                             *d->deps_.random);
@@ -178,7 +219,7 @@ net::awaitable<void> dispatcher_impl::attempt(self d, shard* s, origin_queue* o,
   if (t.disable_reason) d->deps_.disable_webhook(webhook_id, *t.disable_reason);
   if (outcome.error != error_kind::none) {
     log::warn("delivery attempt failed",
-              {{"delivery", request.uuid()},
+              {{"delivery", uuid},
                {"webhook", std::to_string(webhook_id)},
                {"attempt", std::to_string(t.attempt.number)},
                {"error_kind", t.attempt.error_kind},
@@ -189,7 +230,7 @@ net::awaitable<void> dispatcher_impl::attempt(self d, shard* s, origin_queue* o,
   }
   if (t.after.status != delivery_status::pending) {
     settle(d, s, std::move(t.after), previous_due, std::move(t.attempt));
-    co_return;
+    return;
   }
   // A retry: kept in memory (and leased) when due within the window, else left on
   // disk for a later claim.
@@ -197,7 +238,7 @@ net::awaitable<void> dispatcher_impl::attempt(self d, shard* s, origin_queue* o,
   const bool keep = !s->stopping && s->timeline->keeps(due);
   settle(d, s, t.after, previous_due, std::move(t.attempt),
          keep ? s->timeline->lease_until(due) : 0);
-  if (!keep) co_return;
+  if (!keep) return;
   job.record = std::move(t.after);
   job.manual = false;
   job.last_chance = false;
@@ -222,6 +263,7 @@ void dispatcher_impl::cancel_webhook(self d, shard* s, std::uint64_t webhook_id)
   for (auto& [key, o] : s->origins) {
     std::erase_if(o->waiting, [&](delivery_job& j) {
       if (j.record.webhook_id != webhook_id) return false;
+      o->abandon_probe(j.record.id);
       dropped.push_back(std::move(j));
       return true;
     });

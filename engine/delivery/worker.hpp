@@ -83,6 +83,14 @@ struct dispatcher_impl {
 
   static boost::asio::awaitable<void> attempt(self d, shard* s, origin_queue* o, delivery_job job);
 
+  // The outcome of an attempt (or of one not sent) applied: next state, log, settle,
+  // and a retry due within the window kept on the timeline.
+  static void conclude(self d, shard* s, delivery_job job, const webhook_target& target,
+                       const http_outcome& outcome, std::int64_t started_ms,
+                       const std::string& uuid);
+  // Fails a due delivery of an origin whose circuit is open, without a request.
+  static void short_circuit(self d, shard* s, origin_queue* o, delivery_job job);
+
   static void count(self d, store::delivery_status after, const http_outcome& outcome);
 
   // ---- operator actions ------------------------------------------------------------

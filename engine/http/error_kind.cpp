@@ -23,6 +23,8 @@ std::string_view to_string(error_kind k) noexcept {
       return "protocol";
     case error_kind::blocked_destination:
       return "blocked_destination";
+    case error_kind::origin_unavailable:
+      return "origin_unavailable";
   }
   return "none";
 }

@@ -15,6 +15,8 @@ enum class error_kind {
   http_status,          // a response came, but not 2xx
   protocol,             // the response was not valid HTTP/1.1, or the request cannot be made
   blocked_destination,  // the resolved address is private/loopback/... and not allowed
+  origin_unavailable,   // not sent: the origin's circuit is open after repeated timeouts
+                        // or refused connections; the attempt counts on the schedule
 };
 
 // Stable names, stored in the attempt log ("timeout", "blocked_destination", ...).

@@ -66,6 +66,7 @@ class Dispatcher : public ::testing::Test {
     return dispatcher_options{
         .threads = 2,
         .connections_per_origin = 32,
+        .circuit = {},
         .policy = retry_policy({10s, 30s}, 0.0),
         .window = 5min,
         .lease = 5min,
@@ -594,6 +595,76 @@ TEST_F(Dispatcher, OriginBackOffHalvesConcurrencyAfterA503) {
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(receivers_.release(k_url_a));
   for (const auto& id : ids) wait_status(id, delivery_status::succeeded);
   EXPECT_EQ(receivers_.attempts(k_url_a), 8u);
+}
+
+}  // namespace
+}  // namespace hookd::engine
+
+namespace hookd::engine {
+namespace {
+
+TEST_F(Dispatcher, DeadOriginsBacklogKeepsItsScheduleOnceItsCircuitOpens) {
+  auto options = defaults();
+  options.policy = retry_policy({1s, 1s, 1s, 1s}, 0.0);
+  receivers_.script(k_url_a, {fake_reply::failure(error_kind::timeout)});
+  start(options);
+  const auto hook = create_webhook(k_url_a);
+  constexpr std::size_t k_n = 2000;
+  std::vector<delivery_id> ids;
+  ids.reserve(k_n);
+  for (std::size_t i = 0; i < k_n; ++i) ids.push_back(publish(hook));
+
+  // Round by round on the clock: every delivery gets each attempt when it is due.
+  for (std::uint64_t round = 1; round <= 5; ++round) {
+    if (round > 1) at(std::chrono::seconds(round - 1));
+    eventually([&] { return stats().failed_attempts.load() >= round * k_n; },
+               "round " + std::to_string(round) + " failed");
+  }
+  eventually([&] { return stats().failed_deliveries.load() == k_n; }, "all failed");
+  idle();
+  // All failed at t0 + 4 s, as the schedule says, although the receiver never answered.
+  for (const auto& id : ids) ASSERT_EQ(record(id).status, delivery_status::failed);
+  EXPECT_EQ(attempt_offsets(ids.back()), (std::vector<std::int64_t>{0, 1000, 2000, 3000, 4000}));
+  const auto last = attempts(ids.back());
+  EXPECT_EQ(last.back().error_kind, "origin_unavailable");
+  EXPECT_NE(last.back().error.find("http://a.test:8080"), std::string::npos) << last.back().error;
+  // Only the requests started before the circuit opened went out; the rest were failed
+  // without spending a connection on a dead peer.
+  EXPECT_LT(receivers_.attempts(k_url_a), 100u);
+  EXPECT_EQ(stats().short_circuited.load() + receivers_.attempts(k_url_a), 5 * k_n);
+}
+
+TEST_F(Dispatcher, AProbeThatGetsAnAnswerClosesTheCircuitAndTheBacklogFlows) {
+  auto options = defaults();
+  options.connections_per_origin = 1;
+  options.policy = retry_policy({20s, 20s, 20s}, 0.0);
+  options.circuit = circuit_options{.failures_to_open = 3, .cool_down = 10s};
+  receivers_.script(
+      k_url_a, {fake_reply::failure(error_kind::connect), fake_reply::failure(error_kind::connect),
+                fake_reply::failure(error_kind::connect), fake_reply::status(200)});
+  start(options);
+  const auto hook = create_webhook(k_url_a);
+  std::vector<delivery_id> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(publish(hook));
+  eventually([&] { return stats().failed_attempts.load() == 3; }, "three refused connections");
+  // The circuit is open: these are failed at once, not sent.
+  for (int i = 0; i < 5; ++i) ids.push_back(publish(hook));
+  eventually([&] { return stats().short_circuited.load() == 5; }, "five short-circuited");
+  idle();
+  EXPECT_EQ(receivers_.attempts(k_url_a), 3u);
+
+  // Past the cool-down, the first due delivery probes; the others wait their turn.
+  at(20s);
+  eventually([&] { return stats().succeeded.load() == 1; }, "the probe succeeded");
+  eventually([&] { return stats().short_circuited.load() == 12; }, "the rest failed once more");
+  idle();
+  EXPECT_EQ(receivers_.attempts(k_url_a), 4u);
+
+  // Closed again: the backlog flows.
+  at(40s);
+  for (const auto& id : ids) wait_status(id, delivery_status::succeeded);
+  EXPECT_EQ(receivers_.attempts(k_url_a), 11u);
+  EXPECT_EQ(stats().short_circuited.load(), 12u);
 }
 
 }  // namespace
