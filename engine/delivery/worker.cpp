@@ -81,11 +81,18 @@ void dispatcher_impl::enqueue(self d, shard* s, delivery_job job) {
 }
 
 bool dispatcher_impl::can_start(const shard* s, const origin_queue* o) {
-  return o->has_room() && s->running < s->limit;
+  if (!o->has_room()) return false;
+  // Every origin may always have one request out, whatever the others hold: slots
+  // taken by receivers that hang can never keep a healthy one waiting.
+  if (o->in_flight == 0) return true;
+  if (s->running >= s->limit) return false;
+  // Beyond that, the worker's slots are shared fairly among the origins using them.
+  const std::size_t share = s->limit / std::max<std::size_t>(1, s->origins_in_flight);
+  return o->in_flight < std::max<std::size_t>(1, share);
 }
 
 void dispatcher_impl::start(self d, shard* s, origin_queue* o, delivery_job job) {
-  ++o->in_flight;
+  if (o->in_flight++ == 0) ++s->origins_in_flight;
   ++s->running;
   const delivery_id id = job.record.id;
   net::co_spawn(s->ioc, attempt(d, s, o, std::move(job)),
@@ -104,7 +111,7 @@ void dispatcher_impl::start(self d, shard* s, origin_queue* o, delivery_job job)
                     o->abandon_probe(id);
                     d->deps_.queue->release(std::span<const delivery_id>(&id, 1));
                   }
-                  --o->in_flight;
+                  if (--o->in_flight == 0) --s->origins_in_flight;
                   --s->running;
                   pump(d, s, o);
                   s->timeline->room_freed(s->known.size());
@@ -120,7 +127,9 @@ void dispatcher_impl::pump(self d, shard* s, origin_queue* o) {
     o->waiting.pop_front();
     start(d, s, o, std::move(next));
   }
-  while (!s->ready.empty() && s->running < s->limit) {
+  // Each listed origin gets one turn: one still held back by its fair share goes to
+  // the back of the list for the next free slot.
+  for (std::size_t turns = s->ready.size(); turns > 0 && s->running < s->limit; --turns) {
     origin_queue* p = s->ready.front();
     s->ready.pop_front();
     p->listed = false;

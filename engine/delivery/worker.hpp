@@ -38,8 +38,9 @@ struct dispatcher::shard {
   std::unique_ptr<outcome_batch> outcomes;
   std::unique_ptr<scheduler> timeline;
 
-  std::size_t running = 0;  // attempts under way on this worker
-  std::size_t limit;        // its share of max_in_flight
+  std::size_t running = 0;            // attempts under way on this worker
+  std::size_t limit;                  // its share of max_in_flight
+  std::size_t origins_in_flight = 0;  // origins with at least one attempt under way
   std::unordered_map<std::string, std::unique_ptr<origin_queue>> origins;
   std::deque<origin_queue*> ready;  // origins with work held back by `limit`
   // Every delivery this worker holds (timeline, origin queues, running): all leased.

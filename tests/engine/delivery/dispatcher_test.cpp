@@ -669,3 +669,54 @@ TEST_F(Dispatcher, AProbeThatGetsAnAnswerClosesTheCircuitAndTheBacklogFlows) {
 
 }  // namespace
 }  // namespace hookd::engine
+
+namespace hookd::engine {
+namespace {
+
+TEST_F(Dispatcher, HangingReceiversNeverHoldTheSlotsAHealthyOneNeeds) {
+  auto options = defaults();
+  options.threads = 1;
+  options.max_in_flight = 16;
+  options.circuit.failures_to_open = 0;  // fairness alone, without the circuit
+  constexpr int k_dead = 8;
+  std::vector<std::string> dead_urls;
+  for (int i = 0; i < k_dead; ++i) {
+    dead_urls.push_back("http://dead-" + std::to_string(i) + ".test:8080/hooks");
+    // They hang until the test lets them time out.
+    receivers_.script(dead_urls.back(), {fake_reply::failure(error_kind::timeout).held()});
+  }
+  start(options);
+  std::vector<std::uint64_t> dead_hooks;
+  for (const auto& url : dead_urls) dead_hooks.push_back(create_webhook(url));
+  // The first dead receiver alone takes every slot the worker has; 8 more wait.
+  for (int i = 0; i < 24; ++i) publish(dead_hooks[0]);
+  eventually([&] { return receivers_.held(dead_urls[0]) == 16; }, "16 requests hang");
+  // The other seven queue behind the limit; each still gets one request out.
+  for (int h = 1; h < k_dead; ++h) {
+    for (int i = 0; i < 8; ++i) publish(dead_hooks[h]);
+  }
+  for (int h = 1; h < k_dead; ++h) {
+    eventually([&] { return receivers_.held(dead_urls[h]) == 1; }, dead_urls[h] + " has one out");
+  }
+  idle();
+  for (int h = 1; h < k_dead; ++h) EXPECT_EQ(receivers_.held(dead_urls[h]), 1u) << dead_urls[h];
+
+  // A healthy receiver's fresh event goes out at once, beside them.
+  const auto healthy = create_webhook(k_url_b);
+  const auto id = publish(healthy);
+  wait_status(id, delivery_status::succeeded);
+  EXPECT_EQ(receivers_.held(dead_urls[0]), 16u) << "nothing of the first one finished meanwhile";
+
+  // As the first one's requests end, the slots they free (beyond the one each origin
+  // always has) go to the origins below their fair share, not back to the first one.
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(receivers_.release(dead_urls[0]));
+  eventually([&] { return stats().failed_attempts.load() == 8; }, "eight ended");
+  idle();
+  EXPECT_EQ(receivers_.held(dead_urls[0]), 8u) << "none of its 8 waiting ones started";
+  std::size_t others = 0;
+  for (int h = 1; h < k_dead; ++h) others += receivers_.held(dead_urls[h]);
+  EXPECT_EQ(others, 8u) << "the one free slot went to a waiting origin";
+}
+
+}  // namespace
+}  // namespace hookd::engine
