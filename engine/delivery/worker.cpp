@@ -268,6 +268,9 @@ void dispatcher_impl::count(self d, delivery_status after, const http_outcome& o
 
 void dispatcher_impl::cancel_webhook(self d, shard* s, std::uint64_t webhook_id) {
   if (s->stopping) return;
+  // Re-checked when the cancel runs: a webhook deactivated and active again by now
+  // keeps its deliveries.
+  if (const auto now = d->deps_.snapshot()->find(webhook_id); now && now->active) return;
   std::vector<delivery_job> dropped = s->timeline->drop_webhook(webhook_id);
   for (auto& [key, o] : s->origins) {
     std::erase_if(o->waiting, [&](delivery_job& j) {

@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include <future>
+
 #include <gtest/gtest.h>
 
 #include "engine/clock.hpp"
@@ -716,6 +718,50 @@ TEST_F(Dispatcher, HangingReceiversNeverHoldTheSlotsAHealthyOneNeeds) {
   std::size_t others = 0;
   for (int h = 1; h < k_dead; ++h) others += receivers_.held(dead_urls[h]);
   EXPECT_EQ(others, 8u) << "the one free slot went to a waiting origin";
+}
+
+}  // namespace
+}  // namespace hookd::engine
+
+namespace hookd::engine {
+namespace {
+
+TEST_F(Dispatcher, AWebhookActiveAgainWhenItsCancelRunsKeepsItsDeliveries) {
+  receivers_.script(k_url_a, {fake_reply::status(500)});
+  receivers_.script(k_url_b, {fake_reply::status(200)});
+  const auto hook = create_webhook(k_url_a);
+  const auto blocker = create_webhook(k_url_b);
+  auto options = defaults();
+  options.threads = 1;  // one worker: while it is blocked, nothing else runs on it
+  start(options);
+  const auto id = publish(hook);
+  wait_attempted(id, 1);  // failed; waits on the timeline for its retry
+
+  // Block the worker inside a request (the fake's hook runs on the worker's thread),
+  // then deactivate and reactivate: the cancel queued by the first change runs only
+  // after the second.
+  std::promise<void> entered;
+  std::promise<void> go;
+  auto resume = go.get_future().share();
+  std::atomic<bool> armed{true};
+  receivers_.on_event([&] {
+    if (armed.exchange(false)) {
+      entered.set_value();
+      resume.wait();
+    }
+    progress_.notify();
+  });
+  publish(blocker);
+  entered.get_future().wait();
+  set_active(hook, false);
+  set_active(hook, true);
+  go.set_value();
+  idle();
+
+  EXPECT_EQ(record(id).status, delivery_status::pending);
+  at(10s);
+  wait_attempted(id, 2);
+  EXPECT_EQ(receivers_.attempts(k_url_a), 2u);
 }
 
 }  // namespace
