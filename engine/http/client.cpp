@@ -57,14 +57,8 @@ struct client_state {
   std::atomic<std::uint64_t> stale_retries{0};
 };
 
-http_outcome failed(error_kind kind, std::string message) {
-  http_outcome out;
-  out.error = kind;
-  out.message = std::move(message);
-  return out;
-}
-
-std::string millis(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
+using http_detail::failed;
+using http_detail::millis;
 
 bool is_token(std::string_view s) {
   if (s.empty()) return false;

@@ -25,14 +25,8 @@ using error_code = boost::system::error_code;
 
 constexpr auto k_tuple = net::as_tuple(net::use_awaitable);
 
-http_outcome failed(error_kind kind, std::string message) {
-  http_outcome out;
-  out.error = kind;
-  out.message = std::move(message);
-  return out;
-}
-
-std::string millis(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
+using http_detail::failed;
+using http_detail::millis;
 
 ip_bytes bytes_of(const net::ip::address& a) {
   return a.is_v6() ? a.to_v6().to_bytes()

@@ -18,6 +18,21 @@
 
 namespace hookd::engine::http_detail {
 
+// An outcome without a response: a failure of this kind, explained.
+inline http_outcome failed(error_kind kind, std::string message) {
+  http_outcome out;
+  out.error = kind;
+  out.message = std::move(message);
+  return out;
+}
+
+// "5000 ms", for messages about deadlines.
+inline std::string millis(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
+
+}  // namespace hookd::engine::http_detail
+
+namespace hookd::engine::http_detail {
+
 // What every new connection of one client needs. Used from the client's executor.
 struct connector {
   // Throws on a bad extra_ca_file (a start-up failure).
