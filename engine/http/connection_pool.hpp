@@ -22,6 +22,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/unordered/unordered_flat_set.hpp>
 
 #include "engine/registry/webhook_url.hpp"
 
@@ -134,7 +135,7 @@ class connection_pools : public std::enable_shared_from_this<connection_pools> {
   std::chrono::milliseconds idle_timeout_;
   std::unordered_map<std::string, std::unique_ptr<pool>, string_hash, std::equal_to<>> pools_;
   // Connections with a request on them right now.
-  std::unordered_set<connection*> busy_;
+  boost::unordered_flat_set<connection*> busy_;  // open addressing: no allocation per request
   net::steady_timer sweep_timer_;
   bool sweeping_ = false;
   bool closed_ = false;
