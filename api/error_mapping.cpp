@@ -69,6 +69,8 @@ response failure_response(const engine::failure& f) {
   }
   response r = json_response(status, json::object{{"error", std::move(error)}});
   r.error_message = message;
+  // Busy storage or a stopping engine: worth retrying soon (a restart, a write stall).
+  if (status == 503) r.retry_after = "1";
   return r;
 }
 

@@ -24,6 +24,8 @@ struct response {
   unsigned status = 200;
   std::string body;   // JSON, or empty (204)
   std::string allow;  // the Allow header of a 405
+  // The Retry-After header (seconds) of a 503: when trying again makes sense.
+  std::string retry_after;
   std::string content_type = "application/json";
   // Not sent; for the transport's log line of a 5xx. Neither ever holds a token or
   // a request body.

@@ -286,6 +286,7 @@ net::awaitable<void> server::impl::serve(std::shared_ptr<connection> c) {
     http::response<http::string_body> res{static_cast<http::status>(out.status), version};
     res.body() = out.body;
     if (!out.allow.empty()) res.set(http::field::allow, out.allow);
+    if (!out.retry_after.empty()) res.set(http::field::retry_after, out.retry_after);
     if (out.status != 204) res.set(http::field::content_type, out.content_type);
     const bool keep_alive = req.keep_alive() && !stopping;
     res.keep_alive(keep_alive);

@@ -76,6 +76,7 @@ TEST_F(Router, StorageAndShutdownFailuresKeepTheirMessage) {
   auto r =
       handle("POST", "/api/v1/events", R"({"event": {"type": "customer_created", "payload": {}}})");
   ASSERT_EQ(r.status, 503u) << r.body;
+  EXPECT_EQ(r.retry_after, "1") << "a 503 says when to try again";
   auto v = boost::json::parse(r.body);
   EXPECT_EQ(v.at("error").at("code").as_string(), "unavailable");
   EXPECT_EQ(v.at("error").at("message").as_string(), refused.error().message);

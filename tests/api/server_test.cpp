@@ -35,6 +35,15 @@ TEST_F(AdminApi, HealthzAnswersOkWithoutToken) {
   EXPECT_EQ(json(r), json::parse(R"({"status":"ok"})"));
 }
 
+TEST_F(AdminApi, UnavailableAnswersSayWhenToTryAgain) {
+  engine_->stop();  // a stopping engine refuses to publish: 503
+  auto r =
+      call("POST", "/api/v1/events", R"({"event": {"type": "customer_created", "payload": {}}})");
+  ASSERT_EQ(r.status, 503u) << r.body;
+  EXPECT_EQ(r.header("retry-after"), "1");
+  EXPECT_EQ(json(r).at("error").at("code").as_string(), "unavailable");
+}
+
 TEST_F(AdminApi, CreateSonarExampleReturnsFlatObject) {
   auto r = call("POST", "/api/v1/webhooks", k_sonar_example);
   ASSERT_EQ(r.status, 201u) << r.body;
