@@ -17,6 +17,17 @@ using store::due_key;
 // Due entries read per step of a claim's scan.
 constexpr std::size_t k_scan_step = 1000;
 
+// A stored event as its deliveries carry it. The query stays empty: an attempt
+// builds it for GET/DELETE webhooks only.
+std::shared_ptr<const event_data> to_event_data(store::event_record&& e) {
+  auto data = std::make_shared<event_data>();
+  data->account = std::move(e.account);
+  data->id = std::move(e.id);
+  data->type = std::move(e.type);
+  data->payload = std::move(e.payload);
+  return data;
+}
+
 bool is_pending(delivery_status s) {
   return s == delivery_status::pending || s == delivery_status::in_flight;
 }
@@ -84,13 +95,7 @@ std::vector<delivery_job> local_queue::load(std::span<const due_key> keys,
                  {{"event", wanted[i].second}, {"error", found[i].error().message()}});
       continue;
     }
-    auto data = std::make_shared<event_data>();
-    data->account = found[i]->account;
-    data->id = found[i]->id;
-    data->type = found[i]->type;
-    // data->query stays empty: an attempt builds it for GET/DELETE webhooks only.
-    data->payload = std::move(found[i]->payload);
-    events[wanted[i]] = std::move(data);
+    events[wanted[i]] = to_event_data(std::move(*found[i]));
   }
   std::vector<delivery_job> jobs;
   jobs.reserve(keys.size());
@@ -189,12 +194,7 @@ result<delivery_job> local_queue::claim_one(const store::delivery_id& id, std::i
     if (leases_.held(id, now_ms)) return errc::already_exists;
     leases_.take({rec->next_attempt_at_ms, id}, rec->webhook_id, now_ms + lease.count());
   }
-  auto data = std::make_shared<event_data>();
-  data->account = ev->account;
-  data->id = ev->id;
-  data->type = ev->type;
-  data->payload = std::move(ev->payload);
-  return delivery_job{std::move(*rec), std::move(data)};
+  return delivery_job{std::move(*rec), to_event_data(std::move(*ev))};
 }
 
 void local_queue::extend(std::span<const store::delivery_id> ids, std::int64_t until_ms) {
