@@ -70,16 +70,17 @@ explained<std::unique_ptr<engine>> engine::open(engine_options options) {
   i->queue = std::make_unique<local_queue>(*i->records);
   i->webhooks =
       std::make_unique<webhook_service>(*i->registry, i->options.catalog, *i->time, *i->random);
-  if (auto ec = i->rebuild_snapshot()) {
+  if (auto ec = i->load_snapshot()) {
     return "cannot read the webhooks in " + i->options.data_dir.string() + ": " + ec.message();
   }
+  i->targets = std::make_unique<webhook_targets>(*i->registry, i->options.retry_jitter);
   impl* raw = i.get();
-  // The snapshot follows the registry's change feed; the dispatcher, registered
-  // after it, cancels the work of webhooks deleted or deactivated.
-  i->registry->watch([raw](const registry_change&) {
-    if (auto ec = raw->rebuild_snapshot()) {
-      log::error("rebuilding the subscription snapshot failed", {{"error", ec.message()}});
-    }
+  // The index and the targets follow the registry's change feed; the dispatcher,
+  // registered after them, cancels the work of webhooks deleted or deactivated.
+  i->registry->watch([raw](const registry_change& change) {
+    raw->snapshot.store(raw->snapshot.load()->apply(change.before ? &*change.before : nullptr,
+                                                    change.now ? &*change.now : nullptr));
+    raw->targets->forget(change.id);
   });
   i->options.http.user_agent = k_user_agent;
   i->workers = std::make_unique<dispatcher>(
@@ -89,7 +90,7 @@ explained<std::unique_ptr<engine>> engine::open(engine_options options) {
           .time_source = i->time,
           .random = i->random,
           .senders = http_senders(i->options.http),
-          .snapshot = [raw] { return raw->snapshot.load(); },
+          .target = [raw](std::uint64_t id) { return raw->targets->find(id); },
           .disable_webhook =
               [raw](std::uint64_t id, std::string reason) {
                 auto r = raw->webhooks->disable(id, reason);
@@ -150,7 +151,7 @@ outcome<publish_result> engine::publish(std::string_view account, std::string_vi
   const auto snap = i.snapshot.load();
   const auto targets = snap->match(account, type);
   bool needs_query = false;
-  for (const auto& t : targets) needs_query = needs_query || !t->body_method;
+  for (const auto& t : targets) needs_query = needs_query || !t.body_method;
   auto query = check_payload(payload_json, needs_query);
   if (!query) {
     for (auto& d : query.error().details) problems.push_back(std::move(d));
@@ -194,7 +195,7 @@ outcome<publish_result> engine::publish(std::string_view account, std::string_vi
   for (const auto& t : targets) {
     delivery_record d;
     d.id = make_uuid_v7(now, *i.random);
-    d.webhook_id = t->id;
+    d.webhook_id = t.id;
     d.account = data->account;
     d.event_id = id;
     d.event_type = data->type;

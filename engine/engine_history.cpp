@@ -116,7 +116,11 @@ outcome<delivery_view> engine::retry(std::string_view account, std::string_view 
   if (!current) return current.error();
   auto rec = i.queue->get(*parse_uuid(uuid));
   if (!rec) return failure::from(rec.error(), "reading delivery " + std::string(uuid));
-  if (!i.snapshot.load()->find(rec->webhook_id)) {
+  auto target = i.targets->find(rec->webhook_id);
+  if (!target) {
+    return failure::from(target.error(), "reading the webhook of delivery " + std::string(uuid));
+  }
+  if (!*target) {
     return failure::from(errc::not_found,
                          "the webhook of delivery " + std::string(uuid) + " was deleted");
   }

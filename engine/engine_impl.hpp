@@ -13,6 +13,7 @@
 #include "engine/engine.hpp"
 #include "engine/registry/local_registry.hpp"
 #include "engine/registry/subscription_snapshot.hpp"
+#include "engine/registry/webhook_targets.hpp"
 #include "store/database.hpp"
 #include "store/delivery_queue.hpp"
 
@@ -34,8 +35,11 @@ struct engine::impl {
   std::unique_ptr<webhook_service> webhooks;
   std::unique_ptr<dispatcher> workers;
 
+  // The subscription index publish matches against; the registry's change feed moves
+  // it to its next version, one change at a time.
   std::atomic<std::shared_ptr<const subscription_snapshot>> snapshot;
-  std::mutex rebuild_mutex;
+  // What attempts need of their webhooks, read on first use.
+  std::unique_ptr<webhook_targets> targets;
   // Serialises check-then-write of the same (account, event id) pair.
   std::array<std::mutex, k_id_stripes> id_stripes;
   std::atomic<bool> started{false};
@@ -43,12 +47,14 @@ struct engine::impl {
   std::atomic<std::uint64_t> published{0};
   std::atomic<std::uint64_t> created{0};
 
-  error rebuild_snapshot() {
-    std::lock_guard lock(rebuild_mutex);
-    std::vector<store::webhook_record> all;
-    auto r = registry->for_each([&](const store::webhook_record& w) { all.push_back(w); });
+  // The first version of the index, from the registry's subscription index alone.
+  error load_snapshot() {
+    subscription_snapshot::builder b;
+    auto r = registry->for_each_subscription([&](const subscription& s) {
+      b.add(s.account, s.type, {s.id, s.body_method});
+    });
     if (!r) return r.error();
-    snapshot.store(subscription_snapshot::build(all, options.retry_jitter));
+    snapshot.store(b.finish());
     return {};
   }
 

@@ -40,12 +40,20 @@ std::string subscription_key(std::string_view account, std::string_view type, st
   return k;
 }
 
+// A subscription's value: 'b' when the webhook's method carries a JSON body, 'q' when
+// the payload goes in the query (GET, DELETE). Empty in databases written before.
+constexpr std::string_view k_body_method = "b";
+constexpr std::string_view k_query_method = "q";
+
+bool is_body_method(std::string_view method) { return method != "GET" && method != "DELETE"; }
+
 // Index keys of a record: subscriptions exist only while the webhook is active.
 void put_index(rocksdb::WriteBatch& batch, database::impl& d, const webhook_record& r) {
   batch.Put(d.account_webhooks, account_key(r.account, r.id), {});
   if (!r.active) return;
+  const std::string_view method = is_body_method(r.http_method) ? k_body_method : k_query_method;
   for (const auto& type : r.events) {
-    batch.Put(d.subscriptions, subscription_key(r.account, type, r.id), {});
+    batch.Put(d.subscriptions, subscription_key(r.account, type, r.id), method);
   }
 }
 
@@ -179,11 +187,13 @@ result<webhook_record> webhook_registry::get(std::uint64_t id) const {
   return read_webhook(db_.internals(), rocksdb::ReadOptions(), id);
 }
 
-result<webhook_record> webhook_registry::update(std::uint64_t id, const change_fn& change) {
+result<webhook_record> webhook_registry::update(std::uint64_t id, const change_fn& change,
+                                                webhook_record* previous) {
   auto& d = db_.internals();
   std::lock_guard lock(write_mutex_);
   auto before = get(id);
   if (!before) return before.error();
+  if (previous) *previous = *before;
   webhook_record after = *before;
   if (auto ec = change(after)) return ec;
   after.id = before->id;
@@ -200,7 +210,7 @@ result<webhook_record> webhook_registry::update(std::uint64_t id, const change_f
   return after;
 }
 
-result<void> webhook_registry::remove(std::uint64_t id) {
+result<webhook_record> webhook_registry::remove(std::uint64_t id) {
   auto& d = db_.internals();
   std::lock_guard lock(write_mutex_);
   auto before = get(id);
@@ -209,7 +219,7 @@ result<void> webhook_registry::remove(std::uint64_t id) {
   delete_index(batch, d, *before);
   batch.Delete(d.webhooks, be64_key(id));
   if (auto ec = to_error(d.db->Write(d.write_options, &batch))) return ec;
-  return {};
+  return std::move(*before);
 }
 
 result<webhook_page> webhook_registry::list(std::string_view account, std::uint64_t after,
@@ -261,6 +271,35 @@ result<void> webhook_registry::for_each(
     auto record = decode_webhook(std::string_view(it->value().data(), it->value().size()));
     if (!record) return record.error();
     fn(*record);
+  }
+  if (auto ec = to_error(it->status())) return ec;
+  return {};
+}
+
+result<void> webhook_registry::for_each_subscription(const subscription_fn& fn) const {
+  auto& d = db_.internals();
+  std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(rocksdb::ReadOptions(), d.subscriptions));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    const std::size_t account_end = key.find('\0');
+    const std::size_t type_end =
+        account_end == std::string_view::npos ? account_end : key.find('\0', account_end + 1);
+    if (type_end == std::string_view::npos)
+      return boost::system::error_code(errc::storage_corruption);
+    auto id = read_be64(key.substr(type_end + 1));
+    if (!id) return boost::system::error_code(errc::storage_corruption);
+    const std::string_view value(it->value().data(), it->value().size());
+    bool body = value == k_body_method;
+    if (value.empty()) {
+      // Written before the index carried the method: read it from the record.
+      auto record = get(*id);
+      if (!record) return record.error();
+      body = is_body_method(record->http_method);
+    } else if (value != k_query_method && !body) {
+      return boost::system::error_code(errc::storage_corruption);
+    }
+    fn(key.substr(0, account_end), key.substr(account_end + 1, type_end - account_end - 1), *id,
+       body);
   }
   if (auto ec = to_error(it->status())) return ec;
   return {};

@@ -1,6 +1,8 @@
 // The webhook registry in RocksDB: records by id, a per-account index for listing,
 // and the subscription index (account, event type, id) of active webhooks only.
-// A record and its index keys always change in one atomic WriteBatch.
+// A record and its index keys always change in one atomic WriteBatch. A subscription
+// key's value says whether the webhook's method carries a body, so start-up builds
+// the in-memory index from the index alone.
 #pragma once
 
 #include <cstdint>
@@ -35,11 +37,14 @@ class webhook_registry {
   // Read-modify-write of one webhook under the registry's write lock: `change` edits
   // the record (returning an error aborts without writing). id, account and
   // created_at_ms cannot change. Index keys follow the new state in the same batch.
+  // `before`, when given, receives the record as it was.
   using change_fn = std::function<boost::system::error_code(webhook_record&)>;
-  [[nodiscard]] result<webhook_record> update(std::uint64_t id, const change_fn& change);
+  [[nodiscard]] result<webhook_record> update(std::uint64_t id, const change_fn& change,
+                                              webhook_record* before = nullptr);
 
-  // Removes the webhook and all its index keys. not_found when absent.
-  [[nodiscard]] result<void> remove(std::uint64_t id);
+  // Removes the webhook and all its index keys, returning what it was. not_found
+  // when absent.
+  [[nodiscard]] result<webhook_record> remove(std::uint64_t id);
 
   // The account's webhooks with id > after, in id order, at most `limit`.
   [[nodiscard]] result<webhook_page> list(std::string_view account, std::uint64_t after,
@@ -50,8 +55,15 @@ class webhook_registry {
   [[nodiscard]] result<std::vector<std::uint64_t>> subscribers(std::string_view account,
                                                                std::string_view type) const;
 
-  // Visits every stored webhook in id order (start-up snapshots, tests).
+  // Visits every stored webhook in id order (tests, tools).
   [[nodiscard]] result<void> for_each(const std::function<void(const webhook_record&)>& fn) const;
+
+  // Visits the subscription index in key order: (account, type, id) of every active
+  // webhook's subscriptions, with whether its method carries a body. Reads no record
+  // (except once for entries written before the index carried the method).
+  using subscription_fn = std::function<void(std::string_view account, std::string_view type,
+                                             std::uint64_t id, bool body_method)>;
+  [[nodiscard]] result<void> for_each_subscription(const subscription_fn& fn) const;
 
   // The id the next create will use.
   std::uint64_t next_id() const;

@@ -11,7 +11,7 @@
 
 #include "engine/delivery/delivery_job.hpp"
 #include "engine/http/client.hpp"
-#include "engine/registry/subscription_snapshot.hpp"
+#include "engine/registry/webhook_targets.hpp"
 
 namespace hookd::engine {
 

@@ -24,7 +24,7 @@
 #include "engine/failure.hpp"
 #include "engine/random.hpp"
 #include "engine/registry/registry.hpp"
-#include "engine/registry/subscription_snapshot.hpp"
+#include "engine/registry/webhook_targets.hpp"
 
 namespace hookd::engine {
 
@@ -69,8 +69,9 @@ class dispatcher {
     const clock* time_source = nullptr;
     random_source* random = nullptr;
     sender_factory senders;
-    // The current subscription snapshot; called on worker threads.
-    std::function<std::shared_ptr<const subscription_snapshot>()> snapshot;
+    // The webhook as it is now: nullptr when deleted, an error when it cannot be
+    // read; called on worker threads.
+    std::function<result<std::shared_ptr<const webhook_target>>(std::uint64_t)> target;
     // Deactivates a webhook whose receiver answered 410 Gone (worker threads).
     std::function<void(std::uint64_t webhook_id, std::string reason)> disable_webhook;
     // Called after each batch of outcomes is written, for engine::wait_until.

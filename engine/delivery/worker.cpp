@@ -51,8 +51,23 @@ void dispatcher_impl::cancel(self d, shard* s, delivery_job job) {
   d->stats_.cancelled.fetch_add(1, std::memory_order_relaxed);
 }
 
+std::optional<std::shared_ptr<const webhook_target>> dispatcher_impl::target_of(
+    self d, shard* s, const delivery_job& job) {
+  auto found = d->deps_.target(job.record.webhook_id);
+  if (found) return std::move(*found);
+  log::error("reading a webhook failed; its delivery waits on disk",
+             {{"delivery", format_uuid(job.record.id)},
+              {"webhook", std::to_string(job.record.webhook_id)},
+              {"error", found.error().message()}});
+  s->known.erase(job.record.id);
+  d->deps_.queue->release(std::span<const delivery_id>(&job.record.id, 1));
+  return std::nullopt;
+}
+
 void dispatcher_impl::enqueue(self d, shard* s, delivery_job job) {
-  const auto target = d->deps_.snapshot()->find(job.record.webhook_id);
+  const auto found = target_of(d, s, job);
+  if (!found) return;
+  const auto& target = *found;
   if (!target || !target->active) {
     s->known.erase(job.record.id);
     cancel(d, s, std::move(job));
@@ -146,7 +161,9 @@ void dispatcher_impl::pump(self d, shard* s, origin_queue* o) {
 }
 
 net::awaitable<void> dispatcher_impl::attempt(self d, shard* s, origin_queue* o, delivery_job job) {
-  const auto target = d->deps_.snapshot()->find(job.record.webhook_id);
+  const auto found = target_of(d, s, job);
+  if (!found) co_return;
+  const auto target = *found;
   if (!target || !target->active) {
     s->known.erase(job.record.id);
     cancel(d, s, std::move(job));
@@ -180,7 +197,9 @@ net::awaitable<void> dispatcher_impl::attempt(self d, shard* s, origin_queue* o,
 }
 
 void dispatcher_impl::short_circuit(self d, shard* s, origin_queue* o, delivery_job job) {
-  const auto target = d->deps_.snapshot()->find(job.record.webhook_id);
+  const auto found = target_of(d, s, job);
+  if (!found) return;
+  const auto& target = *found;
   s->known.erase(job.record.id);
   if (!target || !target->active) {
     cancel(d, s, std::move(job));
@@ -202,7 +221,9 @@ void dispatcher_impl::short_circuit(self d, shard* s, origin_queue* o, delivery_
 void dispatcher_impl::conclude(self d, shard* s, delivery_job job, const webhook_target& target,
                                const http_outcome& outcome, std::int64_t started_ms,
                                const std::string& uuid) {
-  const auto current = d->deps_.snapshot()->find(job.record.webhook_id);
+  // When the webhook cannot be read now, it is taken to be as the attempt found it.
+  const auto read = d->deps_.target(job.record.webhook_id);
+  const webhook_target* current = read ? read->get() : &target;
   const retry_policy& policy = target.policy ? *target.policy : d->options_.policy;
   const std::int64_t previous_due = job.record.next_attempt_at_ms;
   const std::uint64_t webhook_id = job.record.webhook_id;
@@ -270,7 +291,14 @@ void dispatcher_impl::cancel_webhook(self d, shard* s, std::uint64_t webhook_id)
   if (s->stopping) return;
   // Re-checked when the cancel runs: a webhook deactivated and active again by now
   // keeps its deliveries.
-  if (const auto now = d->deps_.snapshot()->find(webhook_id); now && now->active) return;
+  const auto now = d->deps_.target(webhook_id);
+  if (!now) {
+    // Its deliveries are cancelled as they come up for an attempt instead.
+    log::error("reading a webhook to cancel its deliveries failed",
+               {{"webhook", std::to_string(webhook_id)}, {"error", now.error().message()}});
+    return;
+  }
+  if (*now && (*now)->active) return;
   std::vector<delivery_job> dropped = s->timeline->drop_webhook(webhook_id);
   for (auto& [key, o] : s->origins) {
     std::erase_if(o->waiting, [&](delivery_job& j) {

@@ -68,6 +68,11 @@ struct dispatcher_impl {
                      std::optional<store::attempt_record> attempt, std::int64_t hold_until = 0);
 
   static void cancel(self d, shard* s, delivery_job job);
+  // The job's webhook as it is now (nullptr: deleted). When the registry cannot be
+  // read, the job is handed back to the queue (its lease released, still due on
+  // disk) and this returns nullopt.
+  static std::optional<std::shared_ptr<const webhook_target>> target_of(self d, shard* s,
+                                                                        const delivery_job& job);
 
   // ---- admission: origin queues and in-flight limits ------------------------------
 

@@ -13,23 +13,28 @@ void local_registry::changed(const registry_change& change) const {
 }
 
 result<webhook_record> local_registry::create(webhook_record record) {
+  std::lock_guard lock(feed_mutex_);
   auto stored = store_->create(std::move(record));
-  if (stored) changed({stored->id, *stored});
+  if (stored) changed({stored->id, *stored, std::nullopt});
   return stored;
 }
 
 result<webhook_record> local_registry::get(std::uint64_t id) const { return store_->get(id); }
 
 result<webhook_record> local_registry::update(std::uint64_t id, const change_fn& change) {
-  auto updated = store_->update(id, change);
-  if (updated) changed({id, *updated});
+  std::lock_guard lock(feed_mutex_);
+  webhook_record before;
+  auto updated = store_->update(id, change, &before);
+  if (updated) changed({id, *updated, std::move(before)});
   return updated;
 }
 
 result<void> local_registry::remove(std::uint64_t id) {
+  std::lock_guard lock(feed_mutex_);
   auto removed = store_->remove(id);
-  if (removed) changed({id, std::nullopt});
-  return removed;
+  if (!removed) return removed.error();
+  changed({id, std::nullopt, std::move(*removed)});
+  return {};
 }
 
 result<webhook_page> local_registry::list(std::string_view account, std::uint64_t after,
@@ -46,6 +51,14 @@ result<std::vector<std::uint64_t>> local_registry::subscribers(std::string_view 
 
 result<void> local_registry::for_each(const std::function<void(const webhook_record&)>& fn) const {
   return store_->for_each(fn);
+}
+
+result<void> local_registry::for_each_subscription(
+    const std::function<void(const subscription&)>& fn) const {
+  return store_->for_each_subscription(
+      [&](std::string_view account, std::string_view type, std::uint64_t id, bool body) {
+        fn(subscription{account, type, id, body});
+      });
 }
 
 }  // namespace hookd::engine

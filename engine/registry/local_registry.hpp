@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "engine/registry/registry.hpp"
@@ -23,6 +24,8 @@ class local_registry final : public registry {
   result<std::vector<std::uint64_t>> subscribers(std::string_view account,
                                                  std::string_view type) const override;
   result<void> for_each(const std::function<void(const webhook_record&)>& fn) const override;
+  result<void> for_each_subscription(
+      const std::function<void(const subscription&)>& fn) const override;
   void watch(watcher fn) override;
 
   const store::webhook_registry& storage() const noexcept { return *store_; }
@@ -32,6 +35,9 @@ class local_registry final : public registry {
 
   std::unique_ptr<store::webhook_registry> store_;
   std::vector<watcher> watchers_;
+  // Held from a write until its watchers return: the feed reports changes in the
+  // order they were made.
+  std::mutex feed_mutex_;
 };
 
 }  // namespace hookd::engine

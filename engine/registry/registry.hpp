@@ -22,10 +22,20 @@ struct webhook_page {
   std::optional<std::uint64_t> next_after;  // pass as `after` to read the next page
 };
 
-// One durable change: the webhook as it is now, or nullopt when it was deleted.
+// One durable change: the webhook as it was (nullopt when it was created) and as it
+// is now (nullopt when it was deleted).
 struct registry_change {
   std::uint64_t id = 0;
   std::optional<webhook_record> now;
+  std::optional<webhook_record> before;
+};
+
+// One entry of the subscription index: an active webhook subscribed to a type.
+struct subscription {
+  std::string_view account;
+  std::string_view type;
+  std::uint64_t id = 0;
+  bool body_method = true;  // its HTTP method carries a JSON body (not GET or DELETE)
 };
 
 class registry {
@@ -50,13 +60,19 @@ class registry {
   // Ids of the account's active webhooks subscribed to `type`, in id order.
   [[nodiscard]] virtual result<std::vector<std::uint64_t>> subscribers(
       std::string_view account, std::string_view type) const = 0;
-  // Every stored webhook, in id order (start-up).
+  // Every stored webhook, in id order.
   [[nodiscard]] virtual result<void> for_each(
       const std::function<void(const webhook_record&)>& fn) const = 0;
+  // Every entry of the subscription index, grouped by (account, type), in id order
+  // within a group (start-up: no full record is read).
+  [[nodiscard]] virtual result<void> for_each_subscription(
+      const std::function<void(const subscription&)>& fn) const = 0;
 
   // Adds a watcher of the change feed: called after every durable change, in the
-  // order of registration, on the thread that made the change (or the feed's own
-  // thread for changes made elsewhere). Add watchers before concurrent use.
+  // order the changes were made (one at a time), watchers in the order of
+  // registration, on the thread that made the change (or the feed's own thread for
+  // changes made elsewhere). A watcher must not change the registry. Add watchers
+  // before concurrent use.
   virtual void watch(watcher fn) = 0;
 };
 

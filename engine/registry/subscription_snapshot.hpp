@@ -1,8 +1,15 @@
-// The in-memory subscription index the hot path matches against: an immutable
-// snapshot of every webhook, rebuilt when the registry changes and swapped in
-// atomically, so publish never takes a lock shared with registry writes.
+// The in-memory subscription index the hot path matches against: for each (account,
+// event type), the active webhooks subscribed to it. A version is immutable; a
+// registry change makes the next version by copying only the path to the keys the
+// change touches (a two-level trie over the key's hash, 256 x 256 leaves), so a
+// change costs the same at a thousand webhooks as at a million, and publish matches
+// without a lock shared with registry writes.
+//
+// It holds ids only: what a delivery needs of its webhook (URL, secret, schedule) is
+// read when the delivery is attempted (webhook_targets).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -11,50 +18,62 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engine/delivery/retry_policy.hpp"
-#include "engine/registry/webhook_url.hpp"
 #include "store/webhook_record.hpp"
 
 namespace hookd::engine {
 
-// What the dispatcher needs of a webhook, prepared once per snapshot.
-struct webhook_target {
-  std::uint64_t id = 0;
-  std::string account;
-  std::string url;          // as stored; the dispatcher compares it to see a changed webhook
-  webhook_url endpoint;     // `url` parsed: where requests go, and the origin (endpoint.origin)
-  std::string http_method;  // upper case
-  bool body_method = true;  // POST, PUT, PATCH carry a JSON body; GET, DELETE a query
-  bool active = false;
-  std::string signing_key;                     // raw HMAC key decoded from the whsec_ secret
-  std::shared_ptr<const retry_policy> policy;  // the webhook's own schedule; null: the engine's
-};
-
 class subscription_snapshot {
  public:
-  // `jitter` applies to webhooks with their own retry schedule.
+  struct subscriber {
+    std::uint64_t id = 0;
+    bool body_method = true;  // POST, PUT, PATCH carry a JSON body; GET, DELETE a query
+    friend bool operator==(const subscriber&, const subscriber&) = default;
+  };
+
+  // Builds a first version from many subscriptions at once (start-up).
+  class builder {
+   public:
+    void add(std::string_view account, std::string_view type, subscriber s);
+    std::shared_ptr<const subscription_snapshot> finish();
+
+   private:
+    std::unordered_map<std::string, std::vector<subscriber>> lists_;
+  };
+
+  static std::shared_ptr<const subscription_snapshot> empty();
+  // The subscriptions of these records' active webhooks (tests, small tools).
   static std::shared_ptr<const subscription_snapshot> build(
-      const std::vector<store::webhook_record>& webhooks, double jitter = 0.1);
+      const std::vector<store::webhook_record>& webhooks);
+
+  // The next version after one webhook changed from `before` to `after` (either null:
+  // created, deleted). Cost: the subscribers of the (account, type) keys touched.
+  std::shared_ptr<const subscription_snapshot> apply(const store::webhook_record* before,
+                                                     const store::webhook_record* after) const;
 
   // Active webhooks of `account` subscribed to `type`, in id order.
-  std::span<const std::shared_ptr<const webhook_target>> match(std::string_view account,
-                                                               std::string_view type) const;
-  // Any stored webhook by id (active or not); nullptr when deleted.
-  std::shared_ptr<const webhook_target> find(std::uint64_t id) const;
-  std::size_t size() const noexcept { return by_id_.size(); }
+  std::span<const subscriber> match(std::string_view account, std::string_view type) const;
+  // How many (account, type, webhook) subscriptions there are.
+  std::size_t size() const noexcept { return size_; }
+
+  static bool is_body_method(std::string_view http_method);
 
  private:
-  struct key_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
+  static constexpr std::size_t k_fan = 256;
+  struct entry {
+    std::uint64_t hash = 0;
+    std::string key;  // account 0x00 type
+    std::vector<subscriber> subscribers;
   };
-  // Keyed by account "\0" type.
-  std::unordered_map<std::string, std::vector<std::shared_ptr<const webhook_target>>, key_hash,
-                     std::equal_to<>>
-      by_subscription_;
-  std::unordered_map<std::uint64_t, std::shared_ptr<const webhook_target>> by_id_;
+  struct leaf {
+    std::vector<entry> entries;
+  };
+  struct inner {
+    std::array<std::shared_ptr<const leaf>, k_fan> leaves;
+  };
+  class editor;
+
+  std::array<std::shared_ptr<const inner>, k_fan> root_;
+  std::size_t size_ = 0;
 };
 
 }  // namespace hookd::engine

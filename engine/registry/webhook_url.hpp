@@ -1,5 +1,5 @@
 // A webhook's URL, parsed once (with Boost.URL) when the webhook is validated and when
-// the subscription snapshot is built, never per delivery attempt; owns the URL rules.
+// a webhook is prepared for delivery (webhook_targets), never per attempt; owns the URL rules.
 #pragma once
 
 #include <array>

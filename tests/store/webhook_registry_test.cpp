@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -69,6 +70,14 @@ raw_entries empty_valued(std::vector<std::string> keys) {
   std::sort(keys.begin(), keys.end());
   raw_entries out;
   for (auto& k : keys) out.emplace_back(std::move(k), std::string());
+  return out;
+}
+
+// Expected raw contents of the subscription index: keys of webhooks whose method
+// carries a body ("b"; "q" for GET and DELETE).
+raw_entries body_valued(std::vector<std::string> keys, std::string value = "b") {
+  auto out = empty_valued(std::move(keys));
+  for (auto& e : out) e.second = value;
   return out;
 }
 
@@ -191,8 +200,8 @@ TEST_F(WebhookRegistry, CreateActiveWritesOneSubscriptionKeyPerEvent) {
       ->create(sample("acme", {"outbound_message", "customer_created", "outbound_message"}))
       .value();
 
-  EXPECT_EQ(raw_subscriptions(), empty_valued({subscription_key("acme", "customer_created", 1),
-                                               subscription_key("acme", "outbound_message", 1)}));
+  EXPECT_EQ(raw_subscriptions(), body_valued({subscription_key("acme", "customer_created", 1),
+                                              subscription_key("acme", "outbound_message", 1)}));
   EXPECT_EQ(raw_account_index(), empty_valued({account_key("acme", 1)}));
   ASSERT_EQ(raw_webhooks().size(), 1u);
   EXPECT_EQ(raw_webhooks()[0].first, index_key({}, 1));
@@ -218,7 +227,7 @@ TEST_F(WebhookRegistry, DeactivateRemovesSubscriptionKeys) {
   ASSERT_TRUE(updated.has_value()) << updated.error().message();
   EXPECT_FALSE(updated->active);
 
-  EXPECT_EQ(raw_subscriptions(), empty_valued({subscription_key("acme", "customer_created", 2)}));
+  EXPECT_EQ(raw_subscriptions(), body_valued({subscription_key("acme", "customer_created", 2)}));
   EXPECT_EQ(raw_account_index(), empty_valued({account_key("acme", 1), account_key("acme", 2)}));
   EXPECT_FALSE(registry_->get(1).value().active);
   // The subscriptions themselves are kept on the record for a later reactivation.
@@ -235,8 +244,8 @@ TEST_F(WebhookRegistry, UnsettingOneEventRemovesOnlyThatSubscriptionKey) {
   });
   ASSERT_TRUE(updated.has_value()) << updated.error().message();
 
-  EXPECT_EQ(raw_subscriptions(), empty_valued({subscription_key("acme", "customer_created", 1),
-                                               subscription_key("acme", "outbound_message", 2)}));
+  EXPECT_EQ(raw_subscriptions(), body_valued({subscription_key("acme", "customer_created", 1),
+                                              subscription_key("acme", "outbound_message", 2)}));
   EXPECT_EQ(subscribers("acme", "outbound_message"), (id_list{2u}));
   EXPECT_EQ(subscribers("acme", "customer_created"), (id_list{1u}));
 }
@@ -252,8 +261,8 @@ TEST_F(WebhookRegistry, AddingAnEventWritesItsSubscriptionKey) {
   ASSERT_TRUE(updated.has_value()) << updated.error().message();
   EXPECT_EQ(updated->events, (names{"customer_created", "user_assignment"}));
 
-  EXPECT_EQ(raw_subscriptions(), empty_valued({subscription_key("acme", "customer_created", 1),
-                                               subscription_key("acme", "user_assignment", 1)}));
+  EXPECT_EQ(raw_subscriptions(), body_valued({subscription_key("acme", "customer_created", 1),
+                                              subscription_key("acme", "user_assignment", 1)}));
 }
 
 TEST_F(WebhookRegistry, ReactivationRestoresSubscriptionKeys) {
@@ -327,7 +336,7 @@ TEST_F(WebhookRegistry, UpdateCannotChangeIdAccountOrCreatedAt) {
   EXPECT_EQ(registry_->get(99).error(), errc::not_found);
   EXPECT_TRUE(registry_->list("intruder", 0, 10).value().webhooks.empty());
   EXPECT_EQ(raw_account_index(), empty_valued({account_key("acme", 1)}));
-  EXPECT_EQ(raw_subscriptions(), empty_valued({subscription_key("acme", "customer_created", 1)}));
+  EXPECT_EQ(raw_subscriptions(), body_valued({subscription_key("acme", "customer_created", 1)}));
 }
 
 TEST_F(WebhookRegistry, UpdateOfUnknownIdIsNotFoundAndDoesNotCallChange) {
@@ -348,13 +357,15 @@ TEST_F(WebhookRegistry, RemoveDeletesRecordAccountIndexAndSubscriptionKeys) {
 
   auto removed = registry_->remove(1);
   ASSERT_FALSE(removed.has_error()) << removed.error().message();
+  EXPECT_EQ(removed->id, 1u);  // what it was, for the change feed
+  EXPECT_EQ(removed->events, (std::vector<std::string>{"customer_created", "outbound_message"}));
 
   EXPECT_EQ(registry_->get(1).error(), errc::not_found);
   EXPECT_EQ(registry_->get(2).value(), kept);
   ASSERT_EQ(raw_webhooks().size(), 1u);
   EXPECT_EQ(raw_webhooks()[0].first, index_key({}, 2));
   EXPECT_EQ(raw_account_index(), empty_valued({account_key("acme", 2)}));
-  EXPECT_EQ(raw_subscriptions(), empty_valued({subscription_key("acme", "customer_created", 2)}));
+  EXPECT_EQ(raw_subscriptions(), body_valued({subscription_key("acme", "customer_created", 2)}));
 }
 
 TEST_F(WebhookRegistry, RemoveOfInactiveWebhookDeletesItsAccountIndexEntry) {
@@ -529,6 +540,68 @@ TEST_F(WebhookRegistry, ForEachVisitsAllWebhooksInIdOrder) {
     EXPECT_EQ(r, registry_->get(r.id).value());
   }
   EXPECT_EQ(ids, (id_list{1u, 2u, 3u, 4u, 6u, 7u, 8u, 9u, 10u, 11u, 12u}));
+}
+
+TEST_F(WebhookRegistry, SubscriptionKeysOfQueryMethodsSayQ) {
+  auto get = sample("acme", {"customer_created"});
+  get.http_method = "GET";
+  (void)registry_->create(get).value();
+  EXPECT_EQ(raw_subscriptions(),
+            body_valued({subscription_key("acme", "customer_created", 1)}, "q"));
+}
+
+TEST_F(WebhookRegistry, UpdateReportsTheRecordAsItWas) {
+  (void)registry_->create(sample("acme", {"customer_created"})).value();
+  webhook_record before;
+  auto after = registry_->update(
+      1,
+      [](webhook_record& r) {
+        r.url = "https://example.com/moved";
+        return boost::system::error_code();
+      },
+      &before);
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(before.url, sample().url);
+  EXPECT_EQ(after->url, "https://example.com/moved");
+}
+
+TEST_F(WebhookRegistry, ForEachSubscriptionVisitsTheIndexInKeyOrderWithTheMethod) {
+  (void)registry_->create(sample("beta", {"customer_created"})).value();                      // 1
+  (void)registry_->create(sample("acme", {"outbound_message", "customer_created"})).value();  // 2
+  auto get = sample("acme", {"customer_created"});
+  get.http_method = "DELETE";
+  (void)registry_->create(get).value();                                                     // 3
+  (void)registry_->create(sample("acme", {"customer_created"}, /*active=*/false)).value();  // 4
+
+  std::vector<std::tuple<std::string, std::string, std::uint64_t, bool>> seen;
+  auto walked = registry_->for_each_subscription(
+      [&](std::string_view account, std::string_view type, std::uint64_t id, bool body) {
+        seen.emplace_back(account, type, id, body);
+      });
+  ASSERT_FALSE(walked.has_error()) << walked.error().message();
+  using row = std::tuple<std::string, std::string, std::uint64_t, bool>;
+  EXPECT_EQ(seen, (std::vector<row>{{"acme", "customer_created", 2, true},
+                                    {"acme", "customer_created", 3, false},
+                                    {"acme", "outbound_message", 2, true},
+                                    {"beta", "customer_created", 1, true}}));
+}
+
+TEST_F(WebhookRegistry, ForEachSubscriptionReadsTheMethodOfEntriesWrittenWithoutIt) {
+  auto get = sample("acme", {"customer_created"});
+  get.http_method = "GET";
+  (void)registry_->create(get).value();
+  (void)registry_->create(sample("acme", {"customer_created"})).value();
+  // As an older hookd wrote them: empty values.
+  auto& d = db_->internals();
+  for (const auto& [key, value] : raw_subscriptions()) {
+    ASSERT_TRUE(d.db->Put(rocksdb::WriteOptions(), d.subscriptions, key, "").ok());
+  }
+  std::vector<std::pair<std::uint64_t, bool>> seen;
+  ASSERT_FALSE(registry_
+                   ->for_each_subscription([&](std::string_view, std::string_view, std::uint64_t id,
+                                               bool body) { seen.emplace_back(id, body); })
+                   .has_error());
+  EXPECT_EQ(seen, (std::vector<std::pair<std::uint64_t, bool>>{{1, false}, {2, true}}));
 }
 
 TEST_F(WebhookRegistry, ForEachOnEmptyRegistryVisitsNothing) {

@@ -2,6 +2,8 @@
 #include "tests/support/memory_registry.hpp"
 
 #include <algorithm>
+#include <string>
+#include <tuple>
 #include <utility>
 
 namespace hookd::test {
@@ -24,13 +26,14 @@ void memory_registry::changed(const engine::registry_change& change) const {
 }
 
 result<engine::webhook_record> memory_registry::create(engine::webhook_record record) {
+  std::lock_guard feed(feed_mutex_);
   normalise_events(record);
   {
     std::lock_guard lock(mutex_);
     record.id = next_id_++;
     records_[record.id] = record;
   }
-  changed({record.id, record});
+  changed({record.id, record, std::nullopt});
   return record;
 }
 
@@ -42,11 +45,14 @@ result<engine::webhook_record> memory_registry::get(std::uint64_t id) const {
 }
 
 result<engine::webhook_record> memory_registry::update(std::uint64_t id, const change_fn& change) {
+  std::lock_guard feed(feed_mutex_);
+  engine::webhook_record before;
   engine::webhook_record after;
   {
     std::lock_guard lock(mutex_);
     const auto it = records_.find(id);
     if (it == records_.end()) return errc::not_found;
+    before = it->second;
     after = it->second;
     if (auto ec = change(after)) return ec;
     after.id = it->second.id;
@@ -55,16 +61,21 @@ result<engine::webhook_record> memory_registry::update(std::uint64_t id, const c
     normalise_events(after);
     it->second = after;
   }
-  changed({id, after});
+  changed({id, after, std::move(before)});
   return after;
 }
 
 result<void> memory_registry::remove(std::uint64_t id) {
+  std::lock_guard feed(feed_mutex_);
+  engine::webhook_record before;
   {
     std::lock_guard lock(mutex_);
-    if (records_.erase(id) == 0) return errc::not_found;
+    const auto it = records_.find(id);
+    if (it == records_.end()) return errc::not_found;
+    before = std::move(it->second);
+    records_.erase(it);
   }
-  changed({id, std::nullopt});
+  changed({id, std::nullopt, std::move(before)});
   return {};
 }
 
@@ -105,6 +116,28 @@ std::vector<engine::webhook_record> memory_registry::all() const {
 result<void> memory_registry::for_each(
     const std::function<void(const engine::webhook_record&)>& fn) const {
   for (const auto& r : all()) fn(r);
+  return {};
+}
+
+result<void> memory_registry::for_each_subscription(
+    const std::function<void(const engine::subscription&)>& fn) const {
+  struct row {
+    std::string account;
+    std::string type;
+    std::uint64_t id;
+    bool body;
+  };
+  std::vector<row> rows;
+  for (const auto& r : all()) {
+    if (!r.active) continue;
+    for (const auto& type : r.events) {
+      rows.push_back({r.account, type, r.id, r.http_method != "GET" && r.http_method != "DELETE"});
+    }
+  }
+  std::sort(rows.begin(), rows.end(), [](const row& a, const row& b) {
+    return std::tie(a.account, a.type, a.id) < std::tie(b.account, b.type, b.id);
+  });
+  for (const auto& r : rows) fn(engine::subscription{r.account, r.type, r.id, r.body});
   return {};
 }
 

@@ -26,16 +26,19 @@ class memory_registry final : public engine::registry {
                                                  std::string_view type) const override;
   result<void> for_each(
       const std::function<void(const engine::webhook_record&)>& fn) const override;
+  result<void> for_each_subscription(
+      const std::function<void(const engine::subscription&)>& fn) const override;
   void watch(watcher fn) override;
 
   // Every record, in id order (to build a subscription snapshot).
   std::vector<engine::webhook_record> all() const;
 
  private:
-  // Runs the watchers without the lock held: they may read the registry back.
+  // Runs the watchers without the records' lock held: they may read the registry back.
   void changed(const engine::registry_change& change) const;
 
   mutable std::mutex mutex_;
+  std::mutex feed_mutex_;  // held from a change until its watchers return: changes in order
   std::map<std::uint64_t, engine::webhook_record> records_;
   std::uint64_t next_id_ = 1;
   std::vector<watcher> watchers_;  // added before concurrent use

@@ -1,5 +1,5 @@
 // The dispatcher (engine/delivery/dispatcher.hpp) against its seams only: the memory
-// queue, the memory registry with a subscription snapshot that follows its change
+// queue, the memory registry with webhook targets that follow its change
 // feed, scripted fake receivers and a manual clock. No RocksDB, no sockets. Attempts,
 // the retry schedule (nothing goes out early), exhaustion, 410, crashed attempts,
 // refused writes, cancellation through the change feed, manual retries and the
@@ -22,7 +22,7 @@
 
 #include "engine/clock.hpp"
 #include "engine/delivery/retry_policy.hpp"
-#include "engine/registry/subscription_snapshot.hpp"
+#include "engine/registry/webhook_targets.hpp"
 #include "engine/uuid.hpp"
 #include "store/delivery_codec.hpp"
 #include "store/delivery_records.hpp"
@@ -54,10 +54,9 @@ class Dispatcher : public ::testing::Test {
   void SetUp() override {
     queue_.on_change([this] { progress_.notify(); });
     receivers_.on_event([this] { progress_.notify(); });
-    rebuild_snapshot();
     // Registered before the dispatcher's own watcher, as the engine does: when the
-    // dispatcher hears of a change, the snapshot already shows it.
-    registry_.watch([this](const registry_change&) { rebuild_snapshot(); });
+    // dispatcher hears of a change, the targets already show it.
+    registry_.watch([this](const registry_change& change) { targets_.forget(change.id); });
   }
 
   void TearDown() override {
@@ -84,7 +83,7 @@ class Dispatcher : public ::testing::Test {
             .time_source = &clock_,
             .random = &random_,
             .senders = receivers_.senders(),
-            .snapshot = [this] { return snapshot_.load(); },
+            .target = [this](std::uint64_t id) { return targets_.find(id); },
             .disable_webhook =
                 [this](std::uint64_t id, std::string reason) {
                   {
@@ -105,8 +104,6 @@ class Dispatcher : public ::testing::Test {
         std::move(options));
     dispatcher_->start();
   }
-
-  void rebuild_snapshot() { snapshot_.store(subscription_snapshot::build(registry_.all(), 0.0)); }
 
   std::uint64_t create_webhook(const std::string& url) {
     webhook_record w;
@@ -225,7 +222,7 @@ class Dispatcher : public ::testing::Test {
   test::memory_queue queue_;
   test::memory_registry registry_;
   test::fake_receivers receivers_;
-  std::atomic<std::shared_ptr<const subscription_snapshot>> snapshot_;
+  webhook_targets targets_{registry_, 0.0};
   std::mutex disabled_mutex_;
   std::vector<std::pair<std::uint64_t, std::string>> disabled_;
   std::chrono::milliseconds lease_{5min};
