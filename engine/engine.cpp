@@ -2,6 +2,9 @@
 // dispatcher), start, publish, stop, and the waits and counters tests and tools use.
 #include "engine/engine.hpp"
 
+#include <pthread.h>
+
+#include <algorithm>
 #include <functional>
 #include <mutex>
 
@@ -67,6 +70,13 @@ explained<std::unique_ptr<engine>> engine::open(engine_options options) {
   }
   i->registry = std::make_unique<local_registry>(std::move(*registry));
   i->records = std::make_unique<store::delivery_queue>(*i->db);
+  if (auto built = i->records->build_indexes(); !built) {
+    return "cannot index the deliveries in " + i->options.data_dir.string() + ": " +
+           built.error().message();
+  } else if (*built > 0) {
+    log::info("indexed deliveries and events by status and time",
+              {{"entries", std::to_string(*built)}});
+  }
   i->queue = std::make_unique<local_queue>(*i->records);
   i->webhooks =
       std::make_unique<webhook_service>(*i->registry, i->options.catalog, *i->time, *i->random);
@@ -125,10 +135,47 @@ explained<std::unique_ptr<engine>> engine::open(engine_options options) {
 void engine::start() {
   if (impl_->started.exchange(true)) return;
   impl_->workers->start();
+  impl* raw = impl_.get();
+  const auto period = std::clamp<std::chrono::milliseconds>(
+      raw->options.retention / 24, std::chrono::minutes(1), std::chrono::hours(1));
+  raw->retention_thread = std::thread([this, raw, period] {
+    pthread_setname_np(pthread_self(), "hookd-retention");
+    std::unique_lock lock(raw->retention_mutex);
+    while (!raw->retention_wake.wait_for(lock, period, [raw] { return raw->retention_stop; })) {
+      lock.unlock();
+      auto r = remove_expired();
+      if (!r) {
+        log::error("retention failed; it runs again later", {{"error", r.error().message}});
+      } else if (r->deliveries + r->events > 0) {
+        log::info("retention removed expired records",
+                  {{"deliveries", std::to_string(r->deliveries)},
+                   {"events", std::to_string(r->events)},
+                   {"kept_unfinished", std::to_string(r->kept)}});
+      }
+      lock.lock();
+    }
+  });
+}
+
+outcome<retention_report> engine::remove_expired() {
+  auto& i = *impl_;
+  const std::int64_t now = i.time->now_ms();
+  const std::int64_t cutoff = now - i.options.retention.count();
+  auto r = i.queue->remove_expired(cutoff, now);
+  if (!r) return failure::from(r.error(), "removing expired deliveries");
+  i.expired_deliveries.fetch_add(r->deliveries, std::memory_order_relaxed);
+  i.expired_events.fetch_add(r->events, std::memory_order_relaxed);
+  return retention_report{r->deliveries, r->events, r->kept};
 }
 
 void engine::stop(std::chrono::milliseconds drain) {
   if (impl_->stopped.exchange(true)) return;
+  {
+    std::lock_guard lock(impl_->retention_mutex);
+    impl_->retention_stop = true;
+  }
+  impl_->retention_wake.notify_all();
+  if (impl_->retention_thread.joinable()) impl_->retention_thread.join();
   impl_->workers->stop(drain);
 }
 
@@ -259,6 +306,8 @@ engine_stats engine::stats() const {
       .backoff_events = d.backoff_events.load(),
       .short_circuited = d.short_circuited.load(),
       .connections_opened = i.workers->connections_opened(),
+      .expired_deliveries = i.expired_deliveries.load(),
+      .expired_events = i.expired_events.load(),
   };
 }
 

@@ -58,6 +58,11 @@ struct engine_options {
   // Retries due within this window wait on in-memory timers; later ones stay only in
   // RocksDB until the window reaches them. Default 5 min.
   std::chrono::milliseconds scheduler_window{std::chrono::minutes(5)};
+  // Retention: finished deliveries (succeeded, failed, cancelled) with their attempts,
+  // and events none of whose deliveries is unfinished, are removed once this much
+  // older than their creation, and their space returns to the file system. Pending
+  // work is never removed. Checked every retention / 24 (1 min to 1 h). Default 30 days.
+  std::chrono::milliseconds retention{std::chrono::hours(24 * 30)};
   // Time and randomness; nullptr means the system clock and OpenSSL's CSPRNG. Tests
   // inject their own. Must outlive the engine.
   const clock* time_source = nullptr;
@@ -111,6 +116,15 @@ struct engine_stats {
   std::uint64_t backoff_events = 0;   // an origin's concurrency was halved
   std::uint64_t short_circuited = 0;  // attempts failed as origin_unavailable, not sent
   std::uint64_t connections_opened = 0;
+  std::uint64_t expired_deliveries = 0;  // removed by retention
+  std::uint64_t expired_events = 0;
+};
+
+// What one pass of retention removed.
+struct retention_report {
+  std::size_t deliveries = 0;  // finished deliveries, with their attempts
+  std::size_t events = 0;      // events none of whose deliveries is unfinished
+  std::size_t kept = 0;        // unfinished deliveries older than the retention, kept
 };
 
 class engine {
@@ -157,6 +171,10 @@ class engine {
   [[nodiscard]] outcome<std::size_t> recover(std::string_view account, std::uint64_t webhook_id,
                                              std::int64_t since_ms);
   static constexpr std::size_t k_max_recover = 10'000;
+
+  // Runs retention now (it also runs on its own every retention / 24): removes what
+  // finished more than options.retention ago by the engine's clock.
+  [[nodiscard]] outcome<retention_report> remove_expired();
 
   // Re-checks retry timers against the clock and claims due work from disk now; returns
   // once every worker has done so and any attempt that started has begun (counted in

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include "engine/delivery/dispatcher.hpp"
 #include "engine/delivery/local_queue.hpp"
@@ -57,6 +58,14 @@ struct engine::impl {
     snapshot.store(b.finish());
     return {};
   }
+
+  // Retention runs on its own thread, every `retention / 24` (1 min to 1 h).
+  std::thread retention_thread;
+  std::mutex retention_mutex;  // guards retention_stop
+  std::condition_variable retention_wake;
+  bool retention_stop = false;
+  std::atomic<std::uint64_t> expired_deliveries{0};
+  std::atomic<std::uint64_t> expired_events{0};
 
   // wait_until: woken after every attempt.
   std::mutex progress_mutex;

@@ -7,6 +7,7 @@
 
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/table_properties_collectors.h>
 
 #include "store/database_impl.hpp"
 
@@ -21,6 +22,8 @@ constexpr const char* k_deliveries = "deliveries";
 constexpr const char* k_webhook_deliveries = "webhook_deliveries";
 constexpr const char* k_due = "due";
 constexpr const char* k_attempts = "attempts";
+constexpr const char* k_webhook_status = "webhook_status";
+constexpr const char* k_event_times = "event_times";
 
 }  // namespace
 
@@ -67,16 +70,25 @@ explained<std::unique_ptr<database>> database::open(const database_options& opti
   rocksdb::ColumnFamilyOptions cf_options(db_options);
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
 
+  // Families whose keys are not in time order lose entries to retention all over
+  // their key space: a file where deletions pile up is compacted early, so the space
+  // comes back without waiting for its level to fill.
+  rocksdb::ColumnFamilyOptions expiring_options(cf_options);
+  expiring_options.table_properties_collector_factories.push_back(
+      rocksdb::NewCompactOnDeletionCollectorFactory(10'000, 2'000));
+
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, cf_options},
       {k_webhooks, cf_options},
       {k_account_webhooks, cf_options},
       {k_subscriptions, cf_options},
-      {k_events, cf_options},
+      {k_events, expiring_options},
       {k_deliveries, cf_options},
-      {k_webhook_deliveries, cf_options},
+      {k_webhook_deliveries, expiring_options},
       {k_due, cf_options},
       {k_attempts, cf_options},
+      {k_webhook_status, cf_options},
+      {k_event_times, cf_options},
   };
 
   auto i = std::make_unique<impl>();
@@ -94,6 +106,8 @@ explained<std::unique_ptr<database>> database::open(const database_options& opti
   i->webhook_deliveries = i->handles[6];
   i->due = i->handles[7];
   i->attempts = i->handles[8];
+  i->webhook_status = i->handles[9];
+  i->event_times = i->handles[10];
   i->write_options.sync = options.fsync;
   return std::unique_ptr<database>(new database(std::move(i)));
 }

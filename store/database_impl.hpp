@@ -26,6 +26,11 @@ struct database::impl {
   rocksdb::ColumnFamilyHandle* webhook_deliveries = nullptr;  // be64(webhook) id(16) -> empty
   rocksdb::ColumnFamilyHandle* due = nullptr;                 // be64(due ms) id(16) -> empty
   rocksdb::ColumnFamilyHandle* attempts = nullptr;            // id(16) be64(number) -> attempt
+  // be64(webhook) u8(status) id(16) -> empty: a webhook's deliveries by status, oldest
+  // first (pending: its unfinished ones).
+  rocksdb::ColumnFamilyHandle* webhook_status = nullptr;
+  // be64(occurred ms) account 0x00 event id -> empty: events by age, for retention.
+  rocksdb::ColumnFamilyHandle* event_times = nullptr;
   rocksdb::WriteOptions write_options;
 
   ~impl();

@@ -42,11 +42,39 @@ std::string due_key_bytes(std::int64_t due_ms, const delivery_id& id) {
   return k;
 }
 
+// Statuses as the status index files them: in flight is pending on disk.
+std::uint8_t status_byte(delivery_status s) {
+  return static_cast<std::uint8_t>(s == delivery_status::in_flight ? delivery_status::pending : s);
+}
+
+std::string status_prefix(std::uint64_t webhook_id, delivery_status status) {
+  std::string k = be64_key(webhook_id);
+  k.push_back(static_cast<char>(status_byte(status)));
+  return k;
+}
+
+std::string status_key(std::uint64_t webhook_id, delivery_status status, const delivery_id& id) {
+  std::string k = status_prefix(webhook_id, status);
+  k.append(as_view(id));
+  return k;
+}
+
+std::string event_time_key(std::int64_t occurred_ms, std::string_view account,
+                           std::string_view id) {
+  std::string k = be64_key(static_cast<std::uint64_t>(std::max<std::int64_t>(occurred_ms, 0)));
+  append_part(k, account);
+  k.append(id);
+  return k;
+}
+
 std::string attempt_key(const delivery_id& id, std::uint32_t number) {
   std::string k(as_view(id));
   append_be64(k, number);
   return k;
 }
+
+// Set once the status and event-time indexes cover every record.
+constexpr std::string_view k_indexes_flag = "indexes.status_and_event_time";
 
 bool in_due_queue(delivery_status s) {
   return s == delivery_status::pending || s == delivery_status::in_flight;
@@ -71,11 +99,15 @@ delivery_queue::delivery_queue(database& db) : db_(db) {}
 delivery_writes delivery_queue::writes() const { return delivery_writes(db_); }
 
 void delivery_writes::update(const delivery_record& after, std::int64_t previous_due_ms,
-                             const attempt_record* attempt) {
+                             delivery_status previous_status, const attempt_record* attempt) {
   // The column family handles are the database's; the batch only records them.
   auto& d = *batch_->db;
   auto& wb = batch_->wb;
   wb.Put(d.deliveries, as_view(after.id), encode_delivery(after));
+  if (status_byte(previous_status) != status_byte(after.status)) {
+    wb.Delete(d.webhook_status, status_key(after.webhook_id, previous_status, after.id));
+    wb.Put(d.webhook_status, status_key(after.webhook_id, after.status, after.id), {});
+  }
   if (previous_due_ms != 0) wb.Delete(d.due, due_key_bytes(previous_due_ms, after.id));
   if (in_due_queue(after.status)) {
     wb.Put(d.due, due_key_bytes(after.next_attempt_at_ms, after.id), be64_key(after.webhook_id));
@@ -89,9 +121,11 @@ result<void> delivery_queue::publish(const event_record& event,
   auto& d = db_.internals();
   rocksdb::WriteBatch wb;
   wb.Put(d.events, event_key(event.account, event.id), encode_event(event));
+  wb.Put(d.event_times, event_time_key(event.occurred_at_ms, event.account, event.id), {});
   for (const auto& del : deliveries) {
     wb.Put(d.deliveries, as_view(del.id), encode_delivery(del));
     wb.Put(d.webhook_deliveries, webhook_delivery_key(del.webhook_id, del.id), {});
+    wb.Put(d.webhook_status, status_key(del.webhook_id, del.status, del.id), {});
     wb.Put(d.due, due_key_bytes(del.next_attempt_at_ms, del.id), be64_key(del.webhook_id));
   }
   if (auto ec = to_error(d.db->Write(d.write_options, &wb))) return ec;
@@ -197,11 +231,13 @@ result<delivery_page> delivery_queue::list(std::uint64_t webhook_id,
   auto& d = db_.internals();
   delivery_page page;
   if (limit == 0) return page;
-  const std::string prefix = be64_key(webhook_id);
-  std::unique_ptr<rocksdb::Iterator> it(
-      d.db->NewIterator(rocksdb::ReadOptions(), d.webhook_deliveries));
+  // With a status, its own index: the page costs what it returns, however long the
+  // webhook's history.
+  auto* family = status ? d.webhook_status : d.webhook_deliveries;
+  const std::string prefix = status ? status_prefix(webhook_id, *status) : be64_key(webhook_id);
+  std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(rocksdb::ReadOptions(), family));
   if (after) {
-    const std::string start = webhook_delivery_key(webhook_id, *after);
+    const std::string start = prefix + std::string(as_view(*after));
     it->Seek(start);
     if (it->Valid() && as_view(it->key()) == start) it->Next();
   } else {
@@ -215,7 +251,8 @@ result<delivery_page> delivery_queue::list(std::uint64_t webhook_id,
       if (rec.error() == errc::not_found) continue;
       return rec.error();
     }
-    if (status && rec->status != *status) continue;
+    // The record is the truth: an index entry of a state it has just left is skipped.
+    if (status && status_byte(rec->status) != status_byte(*status)) continue;
     if (page.deliveries.size() == limit) {
       page.next_after = page.deliveries.back().id;
       break;
@@ -252,15 +289,37 @@ result<std::size_t> delivery_queue::scan_due(
   return n;
 }
 
+namespace {
+
+// The id right after `id` in byte order.
+delivery_id successor(delivery_id id) {
+  for (auto i = id.size(); i-- > 0;) {
+    if (++id[i] != 0) break;
+  }
+  return id;
+}
+
+// The smallest UUIDv7 of a millisecond: ids of deliveries created before `ms` sort
+// below it.
+delivery_id first_id_of(std::int64_t ms) {
+  delivery_id id{};
+  const auto t = static_cast<std::uint64_t>(std::max<std::int64_t>(ms, 0));
+  for (int i = 0; i < 6; ++i) id[static_cast<std::size_t>(i)] = (t >> (40 - 8 * i)) & 0xff;
+  return id;
+}
+
+}  // namespace
+
 result<std::vector<delivery_record>> delivery_queue::failed_of_webhook(std::uint64_t webhook_id,
                                                                        std::int64_t since_ms,
                                                                        std::size_t limit) const {
   auto& d = db_.internals();
   std::vector<delivery_record> out;
-  const std::string prefix = be64_key(webhook_id);
+  const std::string prefix = status_prefix(webhook_id, delivery_status::failed);
   std::unique_ptr<rocksdb::Iterator> it(
-      d.db->NewIterator(rocksdb::ReadOptions(), d.webhook_deliveries));
-  for (it->Seek(prefix);
+      d.db->NewIterator(rocksdb::ReadOptions(), d.webhook_status));
+  // Ids are time-ordered: the first created at or after since_ms is where to start.
+  for (it->Seek(prefix + std::string(as_view(first_id_of(since_ms))));
        it->Valid() && as_view(it->key()).starts_with(prefix) && out.size() < limit; it->Next()) {
     auto rec = get(to_id(as_view(it->key()).substr(prefix.size())));
     if (!rec) {
@@ -276,22 +335,177 @@ result<std::vector<delivery_record>> delivery_queue::failed_of_webhook(std::uint
 }
 
 result<std::vector<delivery_record>> delivery_queue::pending_of_webhook(
-    std::uint64_t webhook_id) const {
+    std::uint64_t webhook_id, const std::optional<delivery_id>& after, std::size_t limit) const {
   auto& d = db_.internals();
   std::vector<delivery_record> out;
-  const std::string prefix = be64_key(webhook_id);
+  const std::string prefix = status_prefix(webhook_id, delivery_status::pending);
   std::unique_ptr<rocksdb::Iterator> it(
-      d.db->NewIterator(rocksdb::ReadOptions(), d.webhook_deliveries));
-  for (it->Seek(prefix); it->Valid() && as_view(it->key()).starts_with(prefix); it->Next()) {
-    auto rec = get(to_id(as_view(it->key()).substr(prefix.size())));
+      d.db->NewIterator(rocksdb::ReadOptions(), d.webhook_status));
+  if (after) {
+    const std::string start = prefix + std::string(as_view(*after));
+    it->Seek(start);
+    if (it->Valid() && as_view(it->key()) == start) it->Next();
+  } else {
+    it->Seek(prefix);
+  }
+  std::vector<delivery_id> ids;
+  for (; it->Valid() && as_view(it->key()).starts_with(prefix) && ids.size() < limit; it->Next()) {
+    ids.push_back(to_id(as_view(it->key()).substr(prefix.size())));
+  }
+  if (auto ec = to_error(it->status())) return ec;
+  auto records = get_many(ids);
+  for (auto& rec : records) {
     if (!rec) {
       if (rec.error() == errc::not_found) continue;
       return rec.error();
     }
     if (in_due_queue(rec->status)) out.push_back(std::move(*rec));
   }
-  if (auto ec = to_error(it->status())) return ec;
   return out;
+}
+
+result<expired_deliveries> delivery_queue::remove_finished_before(
+    std::int64_t cutoff_ms, const std::optional<delivery_id>& after, std::size_t limit,
+    const std::function<bool(const delivery_id&)>& in_use) {
+  auto& d = db_.internals();
+  expired_deliveries out;
+  const delivery_id end = first_id_of(cutoff_ms);
+  rocksdb::WriteBatch wb;
+  std::optional<delivery_id> run;  // first of the current run of removable deliveries
+  auto close_run = [&](const delivery_id& until) {
+    if (!run) return;
+    wb.DeleteRange(d.deliveries, as_view(*run), as_view(until));
+    wb.DeleteRange(d.attempts, as_view(*run), as_view(until));
+    run.reset();
+  };
+  std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(rocksdb::ReadOptions(), d.deliveries));
+  if (after) {
+    it->Seek(as_view(*after));
+    if (it->Valid() && as_view(it->key()) == as_view(*after)) it->Next();
+  } else {
+    it->SeekToFirst();
+  }
+  std::optional<delivery_id> last;  // the last delivery this step looked at
+  for (; it->Valid() && as_view(it->key()) < as_view(end); it->Next()) {
+    if (last && out.removed + out.kept_events.size() == limit) {
+      out.next_after = last;
+      break;
+    }
+    auto rec = decode_delivery(as_view(it->value()));
+    if (!rec) return rec.error();
+    last = rec->id;
+    if (in_due_queue(rec->status) || in_use(rec->id)) {
+      close_run(rec->id);
+      out.kept_events.emplace_back(rec->account, rec->event_id);
+      continue;
+    }
+    if (!run) run = rec->id;
+    wb.Delete(d.webhook_deliveries, webhook_delivery_key(rec->webhook_id, rec->id));
+    wb.Delete(d.webhook_status, status_key(rec->webhook_id, rec->status, rec->id));
+    ++out.removed;
+  }
+  if (auto ec = to_error(it->status())) return ec;
+  // The range ends right after the last delivery looked at: nothing newer is touched.
+  if (run) close_run(successor(*last));
+  if (auto ec = to_error(d.db->Write(d.write_options, &wb))) return ec;
+  return out;
+}
+
+result<std::size_t> delivery_queue::remove_events_before(
+    std::int64_t cutoff_ms,
+    const std::function<bool(std::string_view account, std::string_view id)>& keep) {
+  auto& d = db_.internals();
+  const std::string end =
+      be64_key(static_cast<std::uint64_t>(std::max<std::int64_t>(cutoff_ms, 0)));
+  std::size_t removed = 0;
+  rocksdb::WriteBatch wb;
+  std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(rocksdb::ReadOptions(), d.event_times));
+  for (it->SeekToFirst(); it->Valid() && as_view(it->key()) < end; it->Next()) {
+    const std::string_view key = as_view(it->key());
+    const std::string_view rest = key.substr(8);
+    const std::size_t sep = rest.find('\0');
+    if (key.size() < 8 || sep == std::string_view::npos) {
+      return boost::system::error_code(errc::storage_corruption);
+    }
+    const std::string_view account = rest.substr(0, sep);
+    const std::string_view id = rest.substr(sep + 1);
+    if (keep(account, id)) continue;
+    wb.Delete(d.events, event_key(account, id));
+    wb.Delete(d.event_times, key);
+    ++removed;
+    if (wb.Count() >= 10'000) {
+      if (auto ec = to_error(d.db->Write(d.write_options, &wb))) return ec;
+      wb.Clear();
+    }
+  }
+  if (auto ec = to_error(it->status())) return ec;
+  if (auto ec = to_error(d.db->Write(d.write_options, &wb))) return ec;
+  return removed;
+}
+
+result<void> delivery_queue::compact_before(std::int64_t cutoff_ms) {
+  auto& d = db_.internals();
+  rocksdb::CompactRangeOptions options;
+  // Range tombstones only free space when the files under them are rewritten.
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+  const delivery_id end_id = first_id_of(cutoff_ms);
+  const rocksdb::Slice end_delivery(reinterpret_cast<const char*>(end_id.data()), end_id.size());
+  const std::string end_time =
+      be64_key(static_cast<std::uint64_t>(std::max<std::int64_t>(cutoff_ms, 0)));
+  const rocksdb::Slice end_event_time(end_time);
+  for (auto* family : {d.deliveries, d.attempts}) {
+    if (auto ec = to_error(d.db->CompactRange(options, family, nullptr, &end_delivery))) return ec;
+  }
+  if (auto ec = to_error(d.db->CompactRange(options, d.event_times, nullptr, &end_event_time))) {
+    return ec;
+  }
+  return {};
+}
+
+result<std::size_t> delivery_queue::build_indexes() {
+  auto& d = db_.internals();
+  std::string flag;
+  auto s = d.db->Get(rocksdb::ReadOptions(), d.meta, k_indexes_flag, &flag);
+  if (s.ok()) return std::size_t{0};
+  if (!s.IsNotFound()) return to_error(s);
+  // Written by a version without the status and event-time indexes: build them once.
+  std::size_t n = 0;
+  rocksdb::WriteBatch wb;
+  auto flush = [&]() -> result<void> {
+    if (wb.Count() == 0) return {};
+    if (auto ec = to_error(d.db->Write(d.write_options, &wb))) return ec;
+    wb.Clear();
+    return {};
+  };
+  {
+    std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(rocksdb::ReadOptions(), d.deliveries));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      auto rec = decode_delivery(as_view(it->value()));
+      if (!rec) return rec.error();
+      wb.Put(d.webhook_status, status_key(rec->webhook_id, rec->status, rec->id), {});
+      ++n;
+      if (wb.Count() >= 10'000) {
+        if (auto r = flush(); !r) return r.error();
+      }
+    }
+    if (auto ec = to_error(it->status())) return ec;
+  }
+  {
+    std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(rocksdb::ReadOptions(), d.events));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      auto ev = decode_event(as_view(it->value()));
+      if (!ev) return ev.error();
+      wb.Put(d.event_times, event_time_key(ev->occurred_at_ms, ev->account, ev->id), {});
+      ++n;
+      if (wb.Count() >= 10'000) {
+        if (auto r = flush(); !r) return r.error();
+      }
+    }
+    if (auto ec = to_error(it->status())) return ec;
+  }
+  wb.Put(d.meta, k_indexes_flag, "1");
+  if (auto r = flush(); !r) return r.error();
+  return n;
 }
 
 }  // namespace hookd::store

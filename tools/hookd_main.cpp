@@ -68,12 +68,15 @@ Options:
                        (env HOOKD_CONNECTIONS_PER_ORIGIN, default 32)
   --max-in-flight N    requests in flight at once in total
                        (env HOOKD_MAX_IN_FLIGHT, default 4096)
-  --retry-schedule S   delays between attempts, units ms/s/m/h
+  --retry-schedule S   delays between attempts, units ms/s/m/h/d
                        (env HOOKD_RETRY_SCHEDULE, default 10s,30s,3m,30m)
   --retry-jitter F     relative jitter of each delay, 0 turns it off
                        (env HOOKD_RETRY_JITTER, default 0.1)
   --max-retry-after S  longest wait a receiver's Retry-After (429, 503) can ask for,
                        in seconds (env HOOKD_MAX_RETRY_AFTER_S, default 3600)
+  --retention D        how long finished deliveries, their attempts and events are
+                       kept, units ms/s/m/h/d (env HOOKD_RETENTION, default 30d);
+                       pending work is kept however old
   --ca-file FILE       extra PEM CA certificates to trust for https receivers,
                        besides the system store (env HOOKD_CA_FILE, default none)
   --help               show this help
@@ -186,7 +189,7 @@ int serve(const std::vector<std::string>& args) {
       parse_flags(args,
                   {"listen", "data", "threads", "tokens", "events", "allow-cidr", "connect-timeout",
                    "attempt-timeout", "connections-per-origin", "max-in-flight", "retry-schedule",
-                   "retry-jitter", "ca-file", "max-retry-after"},
+                   "retry-jitter", "ca-file", "max-retry-after", "retention"},
                   {"fsync", "allow-private-targets"});
   if (f.help) {
     std::cout << k_serve_help;
@@ -289,6 +292,9 @@ int serve(const std::vector<std::string>& args) {
       flag(f, "retry-schedule", "HOOKD_RETRY_SCHEDULE", "10s,30s,3m,30m"));
   if (!schedule) return usage_error("--retry-schedule: " + schedule.error().message, "hookd serve");
   options.retry_schedule = std::move(*schedule);
+  auto retention = engine::parse_duration(flag(f, "retention", "HOOKD_RETENTION", "30d"));
+  if (!retention) return usage_error("--retention: " + retention.error().message, "hookd serve");
+  options.retention = *retention;
   const std::string jitter_text = flag(f, "retry-jitter", "HOOKD_RETRY_JITTER", "0.1");
   try {
     std::size_t used = 0;

@@ -47,9 +47,18 @@ struct settlement {
   // The caller keeps this pending delivery in memory and attempts it itself at its
   // due time: its lease runs on until this time (at least the due time). 0 gives it back.
   std::int64_t hold_until_ms = 0;
+  // The status it leaves (its status index entry moves from there).
+  store::delivery_status previous_status = store::delivery_status::pending;
 };
 
 using store::delivery_page;
+
+// What one pass of retention removed.
+struct expiry_report {
+  std::size_t deliveries = 0;  // finished deliveries, with their attempts
+  std::size_t events = 0;      // events none of whose deliveries is unfinished
+  std::size_t kept = 0;        // unfinished deliveries past the retention, kept
+};
 
 class delivery_queue {
  public:
@@ -103,6 +112,13 @@ class delivery_queue {
   // The webhook's failed deliveries created at or after `since_ms`, at most `limit`.
   [[nodiscard]] virtual result<std::vector<store::delivery_record>> failed_since(
       std::uint64_t webhook_id, std::int64_t since_ms, std::size_t limit) const = 0;
+
+  // Retention: removes finished deliveries created before `cutoff_ms` with their
+  // attempts, and events from before it none of whose deliveries is unfinished
+  // (events that matched nothing included). Pending work is never removed; neither is
+  // a delivery leased right now. Reads of what was removed are not_found.
+  [[nodiscard]] virtual result<expiry_report> remove_expired(std::int64_t cutoff_ms,
+                                                             std::int64_t now_ms) = 0;
 };
 
 }  // namespace hookd::engine

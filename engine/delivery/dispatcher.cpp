@@ -21,7 +21,9 @@ using store::delivery_id;
 }  // namespace
 
 dispatcher::dispatcher(dependencies deps, dispatcher_options options)
-    : deps_(std::move(deps)), options_(std::move(options)) {
+    : deps_(std::move(deps)),
+      options_(std::move(options)),
+      maintenance_(std::make_unique<dispatcher_maintenance>()) {
   unsigned threads = options_.threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   const std::size_t per_shard = std::max<std::size_t>(1, options_.max_in_flight / threads);
@@ -97,6 +99,10 @@ bool dispatcher::in_flight(std::uint64_t webhook_id, const store::delivery_id& i
 
 void dispatcher::start() {
   if (stopped_ || started_.exchange(true)) return;
+  maintenance_->thread = std::thread([m = maintenance_.get()] {
+    pthread_setname_np(pthread_self(), "hookd-maintain");
+    m->ioc.run();
+  });
   for (auto& sp : shards_) {
     auto* s = sp.get();
     // Recovery: whatever was pending or in flight at the last stop or crash is due on
@@ -171,6 +177,14 @@ void dispatcher::wake() {
 
 void dispatcher::sync() {
   on_every_worker([](shard& s) { s.outcomes->flush(); }, false);
+  if (!started_ || stopped_) return;
+  // Behind whatever the workers queued there before they flushed.
+  std::promise<void> done;
+  auto f = done.get_future();
+  net::post(maintenance_->ioc, [&done] { done.set_value(); });
+  while (f.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
+    if (stopped_) return;
+  }
 }
 
 void dispatcher::cancel_webhook(std::uint64_t webhook_id) {
@@ -206,6 +220,9 @@ void dispatcher::stop(std::chrono::milliseconds drain) {
   for (auto& s : shards_) {
     if (s->thread.joinable()) s->thread.join();
   }
+  // Background work already queued finishes (a cancellation is a few batched writes).
+  maintenance_->guard.reset();
+  if (maintenance_->thread.joinable()) maintenance_->thread.join();
 }
 
 }  // namespace hookd::engine

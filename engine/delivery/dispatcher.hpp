@@ -60,6 +60,8 @@ struct dispatcher_options {
   std::chrono::milliseconds max_retry_after{std::chrono::hours(1)};
 };
 
+struct dispatcher_maintenance;
+
 class dispatcher {
  public:
   struct dependencies {
@@ -93,7 +95,8 @@ class dispatcher {
   // jump, or in tests driving a manual clock). Returns once every worker did, and any
   // attempt that started has begun.
   void wake();
-  // Returns once every worker has written the outcomes it handled so far.
+  // Returns once every worker has written the outcomes it handled so far, and the
+  // background work queued before (cancellations) is done.
   void sync();
   // Cancels the webhook's pending deliveries (deleted or deactivated webhook).
   void cancel_webhook(std::uint64_t webhook_id);
@@ -122,6 +125,9 @@ class dispatcher {
   dependencies deps_;
   dispatcher_options options_;
   std::vector<std::unique_ptr<shard>> shards_;
+  // Work that reads or writes many records at once (cancelling a webhook's backlog)
+  // runs here, off the workers' loops.
+  std::unique_ptr<dispatcher_maintenance> maintenance_;
   dispatcher_stats stats_;
   std::atomic<bool> started_{false};
   std::atomic<bool> stopped_{false};

@@ -4,6 +4,8 @@
 #include "engine/delivery/local_queue.hpp"
 
 #include <algorithm>
+#include <set>
+#include <string>
 
 #include "engine/log.hpp"
 #include "engine/uuid.hpp"
@@ -185,6 +187,7 @@ result<std::vector<delivery_job>> local_queue::claim(const claim_request& reques
 
 result<delivery_job> local_queue::claim_one(const store::delivery_id& id, std::int64_t now_ms,
                                             std::chrono::milliseconds lease) {
+  std::shared_lock expiry(expiry_mutex_);
   auto rec = store_.get(id);
   if (!rec) return rec.error();
   auto ev = store_.find_event(rec->account, rec->event_id);
@@ -232,7 +235,7 @@ result<void> local_queue::settle(std::span<const settlement> batch, std::int64_t
   // of ~500 outcomes on every write.
   auto writes = take_writes();
   for (const auto& s : batch) {
-    writes.update(s.after, s.previous_due_ms, s.attempt ? &*s.attempt : nullptr);
+    writes.update(s.after, s.previous_due_ms, s.previous_status, s.attempt ? &*s.attempt : nullptr);
   }
   auto committed = store_.commit(writes);
   give_back(std::move(writes));
@@ -252,34 +255,47 @@ result<void> local_queue::settle(std::span<const settlement> batch, std::int64_t
 }
 
 result<std::size_t> local_queue::cancel_webhook(std::uint64_t webhook_id, std::int64_t now_ms) {
-  auto pending = store_.pending_of_webhook(webhook_id);
-  if (!pending) return pending.error();
-  std::vector<store::delivery_record> mine;
-  {
-    // Leased for the write, so no claim takes one of them halfway.
-    std::lock_guard lock(mutex_);
-    for (auto& rec : *pending) {
-      if (leases_.held(rec.id, now_ms)) continue;
-      leases_.take({rec.next_attempt_at_ms, rec.id}, webhook_id, INT64_MAX);
-      mine.push_back(std::move(rec));
+  // Page by page through the webhook's pending index: the cost is its unfinished
+  // deliveries, not its history, and memory stays one page whatever the backlog.
+  constexpr std::size_t k_page = 1'000;
+  std::size_t cancelled = 0;
+  std::optional<store::delivery_id> after;
+  for (;;) {
+    auto pending = store_.pending_of_webhook(webhook_id, after, k_page);
+    if (!pending) return pending.error();
+    if (pending->empty()) return cancelled;
+    after = pending->back().id;
+    std::vector<store::delivery_record> mine;
+    {
+      // Leased for the write, so no claim takes one of them halfway; those leased to
+      // someone else are theirs to cancel.
+      std::lock_guard lock(mutex_);
+      for (auto& rec : *pending) {
+        if (leases_.held(rec.id, now_ms)) continue;
+        leases_.take({rec.next_attempt_at_ms, rec.id}, webhook_id, INT64_MAX);
+        mine.push_back(std::move(rec));
+      }
     }
+    auto writes = take_writes();
+    for (const auto& rec : mine) {
+      store::delivery_record after_cancel = rec;
+      after_cancel.status = delivery_status::cancelled;
+      after_cancel.updated_at_ms = now_ms;
+      after_cancel.next_attempt_at_ms = 0;
+      writes.update(after_cancel, rec.next_attempt_at_ms, rec.status, nullptr);
+    }
+    auto written = store_.commit(writes);
+    give_back(std::move(writes));
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto& rec : mine) {
+        leases_.end(rec.id);
+        if (!written) rewind({rec.next_attempt_at_ms, rec.id}, webhook_id);
+      }
+    }
+    if (!written) return written.error();
+    cancelled += mine.size();
   }
-  auto writes = store_.writes();
-  for (const auto& rec : mine) {
-    store::delivery_record after = rec;
-    after.status = delivery_status::cancelled;
-    after.updated_at_ms = now_ms;
-    after.next_attempt_at_ms = 0;
-    writes.update(after, rec.next_attempt_at_ms, nullptr);
-  }
-  auto written = store_.commit(writes);
-  std::lock_guard lock(mutex_);
-  for (const auto& rec : mine) {
-    leases_.end(rec.id);
-    if (!written) rewind({rec.next_attempt_at_ms, rec.id}, webhook_id);
-  }
-  if (!written) return written.error();
-  return mine.size();
 }
 
 result<store::delivery_record> local_queue::get(const store::delivery_id& id) const {
@@ -307,6 +323,35 @@ result<std::vector<store::delivery_record>> local_queue::failed_since(std::uint6
                                                                       std::int64_t since_ms,
                                                                       std::size_t limit) const {
   return store_.failed_of_webhook(webhook_id, since_ms, limit);
+}
+
+result<expiry_report> local_queue::remove_expired(std::int64_t cutoff_ms, std::int64_t now_ms) {
+  // Steps of a thousand deliveries: claim_one waits for one step at most.
+  constexpr std::size_t k_step = 1'000;
+  expiry_report report;
+  std::set<std::pair<std::string, std::string>> kept_events;
+  std::optional<store::delivery_id> after;
+  do {
+    std::unique_lock step(expiry_mutex_);
+    auto r =
+        store_.remove_finished_before(cutoff_ms, after, k_step, [&](const store::delivery_id& id) {
+          std::lock_guard lock(mutex_);
+          return leases_.held(id, now_ms);
+        });
+    if (!r) return r.error();
+    report.deliveries += r->removed;
+    report.kept += r->kept_events.size();
+    for (auto& e : r->kept_events) kept_events.insert(std::move(e));
+    after = r->next_after;
+  } while (after);
+  auto events =
+      store_.remove_events_before(cutoff_ms, [&](std::string_view account, std::string_view id) {
+        return kept_events.contains(std::pair<std::string, std::string>(account, id));
+      });
+  if (!events) return events.error();
+  report.events = *events;
+  if (auto compacted = store_.compact_before(cutoff_ms); !compacted) return compacted.error();
+  return report;
 }
 
 }  // namespace hookd::engine

@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <utility>
 
 #include "engine/delivery/delivery_queue.hpp"
@@ -42,6 +43,7 @@ class local_queue final : public delivery_queue {
   result<std::vector<store::delivery_record>> failed_since(std::uint64_t webhook_id,
                                                            std::int64_t since_ms,
                                                            std::size_t limit) const override;
+  result<expiry_report> remove_expired(std::int64_t cutoff_ms, std::int64_t now_ms) override;
 
   // Leases held right now (tests, metrics).
   std::size_t leased() const;
@@ -70,6 +72,9 @@ class local_queue final : public delivery_queue {
   std::mutex writes_mutex_;
   std::vector<store::delivery_writes> spare_writes_;  // one per concurrent settler at most
   mutable std::mutex mutex_;  // guards leases_ and cursors_; never held across a write
+  // A step of retention and a claim_one exclude each other: a delivery is either
+  // leased before retention looks at it, or gone before claim_one reads it.
+  std::shared_mutex expiry_mutex_;
   lease_table leases_;
   std::map<std::pair<std::size_t, std::size_t>, cursor> cursors_;
 };

@@ -33,29 +33,39 @@ std::optional<retry_policy::duration> retry_policy::next_delay(std::uint32_t att
   return duration(std::max<std::int64_t>(1, std::llround(ms)));
 }
 
+explained<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  std::int64_t value = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  const std::string_view unit(p, static_cast<std::size_t>(text.data() + text.size() - p));
+  std::int64_t scale = 0;
+  if (unit == "ms") scale = 1;
+  if (unit == "s") scale = 1000;
+  if (unit == "m") scale = 60'000;
+  if (unit == "h") scale = 3'600'000;
+  if (unit == "d") scale = 86'400'000;
+  if (ec != std::errc() || p == text.data() || scale == 0 || value <= 0 ||
+      value > 3650LL * 86'400'000 / scale) {
+    return "\"" + std::string(text) +
+           "\" is not a positive duration like 500ms, 10s, 3m, 1h or 30d (at most 3650d)";
+  }
+  return std::chrono::milliseconds(value * scale);
+}
+
 explained<std::vector<retry_policy::duration>> parse_retry_schedule(std::string_view text) {
   std::vector<retry_policy::duration> out;
   std::size_t n = 0;
   while (true) {
     ++n;
     const auto comma = text.find(',');
-    std::string_view item = text.substr(0, comma);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    std::int64_t value = 0;
-    auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), value);
-    const std::string_view unit(p, static_cast<std::size_t>(item.data() + item.size() - p));
-    std::int64_t scale = 0;
-    if (unit == "ms") scale = 1;
-    if (unit == "s") scale = 1000;
-    if (unit == "m") scale = 60'000;
-    if (unit == "h") scale = 3'600'000;
-    if (ec != std::errc() || p == item.data() || scale == 0 || value <= 0 ||
-        value > 365LL * 24 * 3'600'000 / scale) {
-      return "entry " + std::to_string(n) + " \"" + std::string(item) +
-             "\" is not a positive duration like 500ms, 10s, 3m or 1h";
+    auto item = parse_duration(text.substr(0, comma));
+    if (!item) return "entry " + std::to_string(n) + " " + item.error().message;
+    if (*item > std::chrono::hours(24 * 365)) {
+      return "entry " + std::to_string(n) + " \"" + std::string(text.substr(0, comma)) +
+             "\" is longer than a year";
     }
-    out.emplace_back(value * scale);
+    out.push_back(*item);
     if (comma == std::string_view::npos) break;
     text.remove_prefix(comma + 1);
   }
@@ -67,7 +77,9 @@ std::string format_retry_schedule(const std::vector<retry_policy::duration>& sch
   for (auto d : schedule) {
     if (!out.empty()) out += ',';
     const auto ms = d.count();
-    if (ms % 3'600'000 == 0) {
+    if (ms % 86'400'000 == 0) {
+      out += std::to_string(ms / 86'400'000) + "d";
+    } else if (ms % 3'600'000 == 0) {
       out += std::to_string(ms / 3'600'000) + "h";
     } else if (ms % 60'000 == 0) {
       out += std::to_string(ms / 60'000) + "m";

@@ -36,7 +36,12 @@ class retry_policy {
   double jitter_;
 };
 
-// Parses "10s,30s,3m,30m" (units ms, s, m, h; at least one entry, each > 0).
+// A duration as flags and settings write it: a positive integer with a unit, ms, s,
+// m, h or d ("500ms", "30d"); at most 3650 days.
+[[nodiscard]] explained<std::chrono::milliseconds> parse_duration(std::string_view text);
+
+// Parses "10s,30s,3m,30m" (units as parse_duration; at least one entry, each > 0 and
+// at most a year).
 [[nodiscard]] explained<std::vector<retry_policy::duration>> parse_retry_schedule(
     std::string_view text);
 std::string format_retry_schedule(const std::vector<retry_policy::duration>& schedule);

@@ -5,6 +5,7 @@
 #include "engine/delivery/worker.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
 #include "engine/delivery/attempt_request.hpp"
@@ -35,10 +36,11 @@ std::string exception_text(const std::exception_ptr& e) {
 
 void dispatcher_impl::settle(self d, shard* s, store::delivery_record after,
                              std::int64_t previous_due,
-                             std::optional<store::attempt_record> attempt,
-                             std::int64_t hold_until) {
+                             std::optional<store::attempt_record> attempt, std::int64_t hold_until,
+                             delivery_status previous_status) {
   (void)d;
-  s->outcomes->add(settlement{std::move(after), previous_due, std::move(attempt), hold_until});
+  s->outcomes->add(
+      settlement{std::move(after), previous_due, std::move(attempt), hold_until, previous_status});
 }
 
 void dispatcher_impl::cancel(self d, shard* s, delivery_job job) {
@@ -313,8 +315,15 @@ void dispatcher_impl::cancel_webhook(self d, shard* s, std::uint64_t webhook_id)
     cancel(d, s, std::move(job));
   }
   // Running attempts cancel theirs when they complete; the queue cancels what no one
-  // holds.
+  // holds, page by page on the maintenance thread, off this loop.
   s->outcomes->flush();
+  net::post(d->maintenance_->ioc, [d, webhook_id] { cancel_backlog(d, webhook_id); });
+}
+
+void dispatcher_impl::cancel_backlog(self d, std::uint64_t webhook_id) {
+  // Checked again: active again by now, it keeps its deliveries.
+  const auto now = d->deps_.target(webhook_id);
+  if (!now || (*now && (*now)->active)) return;
   auto n = d->deps_.queue->cancel_webhook(webhook_id, now_ms(d));
   if (!n) {
     log::error("cancelling deliveries failed",
@@ -322,6 +331,7 @@ void dispatcher_impl::cancel_webhook(self d, shard* s, std::uint64_t webhook_id)
     return;
   }
   d->stats_.cancelled.fetch_add(*n, std::memory_order_relaxed);
+  if (*n > 0) d->deps_.progressed();
 }
 
 void dispatcher_impl::retry_now(self d, shard* s, delivery_id id, bool manual) {
@@ -343,12 +353,13 @@ void dispatcher_impl::retry_now(self d, shard* s, delivery_id id, bool manual) {
     return;
   }
   delivery_job job = std::move(*claimed);
-  const bool was_due = job.record.status == delivery_status::pending;
+  const delivery_status was = job.record.status;
+  const bool was_due = was == delivery_status::pending;
   const std::int64_t previous_due = was_due ? job.record.next_attempt_at_ms : 0;
   job.record.status = delivery_status::pending;
   job.record.next_attempt_at_ms = now;
   job.record.updated_at_ms = now;
-  settle(d, s, job.record, previous_due, std::nullopt, s->timeline->lease_until(now));
+  settle(d, s, job.record, previous_due, std::nullopt, s->timeline->lease_until(now), was);
   // A pending delivery keeps its schedule; one that had ended gets one attempt.
   job.manual = manual;
   job.last_chance = !was_due;

@@ -56,6 +56,14 @@ struct dispatcher::shard {
   boost::unordered_flat_set<store::delivery_id, delivery_id_hash> in_flight_ids;
 };
 
+// The dispatcher's background thread for work on many records at once.
+struct dispatcher_maintenance {
+  boost::asio::io_context ioc;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard =
+      boost::asio::make_work_guard(ioc);
+  std::thread thread;
+};
+
 // The workers' logic: static functions over a shard, so coroutines take plain
 // pointers by value (CP.53) and every handler runs on the shard's own thread.
 struct dispatcher_impl {
@@ -65,7 +73,8 @@ struct dispatcher_impl {
   static std::int64_t now_ms(self d) { return d->deps_.time_source->now_ms(); }
 
   static void settle(self d, shard* s, store::delivery_record after, std::int64_t previous_due,
-                     std::optional<store::attempt_record> attempt, std::int64_t hold_until = 0);
+                     std::optional<store::attempt_record> attempt, std::int64_t hold_until = 0,
+                     store::delivery_status previous_status = store::delivery_status::pending);
 
   static void cancel(self d, shard* s, delivery_job job);
   // The job's webhook as it is now (nullptr: deleted). When the registry cannot be
@@ -102,6 +111,9 @@ struct dispatcher_impl {
   // ---- operator actions ------------------------------------------------------------
 
   static void cancel_webhook(self d, shard* s, std::uint64_t webhook_id);
+  // The part of a cancel that reads and writes the webhook's backlog on disk; runs on
+  // the maintenance thread.
+  static void cancel_backlog(self d, std::uint64_t webhook_id);
 
   static void retry_now(self d, shard* s, store::delivery_id id, bool manual);
 

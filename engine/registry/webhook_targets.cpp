@@ -30,9 +30,7 @@ std::shared_ptr<const webhook_target> make_target(const webhook_record& w, doubl
 }
 
 webhook_targets::webhook_targets(const registry& source, double jitter, std::size_t capacity)
-    : source_(source),
-      jitter_(jitter),
-      per_shard_(std::max<std::size_t>(1, capacity / k_shards)) {}
+    : source_(source), jitter_(jitter), per_shard_(std::max<std::size_t>(1, capacity / k_shards)) {}
 
 result<std::shared_ptr<const webhook_target>> webhook_targets::find(std::uint64_t id) const {
   shard& s = shard_of(id);

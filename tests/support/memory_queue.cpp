@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <set>
 
 namespace hookd::test {
 namespace {
@@ -249,6 +250,41 @@ result<std::vector<store::delivery_record>> memory_queue::failed_since(std::uint
     }
   }
   return out;
+}
+
+result<engine::expiry_report> memory_queue::remove_expired(std::int64_t cutoff_ms,
+                                                           std::int64_t now_ms) {
+  engine::expiry_report report;
+  {
+    std::lock_guard lock(mutex_);
+    std::set<std::pair<std::string, std::string>> kept;
+    for (auto it = deliveries_.begin(); it != deliveries_.end();) {
+      const auto& rec = it->second;
+      if (rec.created_at_ms >= cutoff_ms) {
+        ++it;
+        continue;
+      }
+      if (is_pending(rec.status) || leases_.held(it->first, now_ms)) {
+        kept.emplace(rec.account, rec.event_id);
+        ++report.kept;
+        ++it;
+        continue;
+      }
+      attempts_.erase(it->first);
+      it = deliveries_.erase(it);
+      ++report.deliveries;
+    }
+    for (auto it = events_.begin(); it != events_.end();) {
+      if (it->second.occurred_at_ms < cutoff_ms && !kept.contains(it->first)) {
+        it = events_.erase(it);
+        ++report.events;
+      } else {
+        ++it;
+      }
+    }
+  }
+  changed();
+  return report;
 }
 
 }  // namespace hookd::test

@@ -45,6 +45,8 @@ class memory_queue final : public engine::delivery_queue {
   result<std::vector<store::delivery_record>> failed_since(std::uint64_t webhook_id,
                                                            std::int64_t since_ms,
                                                            std::size_t limit) const override;
+  result<engine::expiry_report> remove_expired(std::int64_t cutoff_ms,
+                                               std::int64_t now_ms) override;
 
   // The next `n` settle calls return errc::storage_io and change nothing.
   void fail_next_settle(std::size_t n);

@@ -152,6 +152,9 @@ TEST_F(HookdCli, HelpDescribesEveryFlag) {
                            "--retry-jitter",
                            "--max-retry-after",
                            "--ca-file",
+                           "--retention",
+                           "HOOKD_RETENTION",
+                           "30d",
                            "HOOKD_LISTEN",
                            "HOOKD_DATA",
                            "HOOKD_THREADS",
@@ -179,6 +182,12 @@ TEST_F(HookdCli, BadFlagsStopWithAMessageNamingThem) {
   auto threads = run_command({HOOKD_BINARY, "serve", "--threads", "many"});
   EXPECT_EQ(threads.exit_code, 2);
   EXPECT_NE(threads.err.find("--threads"), std::string::npos) << threads.err;
+
+  auto retention = run_command({HOOKD_BINARY, "serve", "--retention", "30 days"});
+  EXPECT_EQ(retention.exit_code, 2);
+  EXPECT_NE(retention.err.find("--retention: \"30 days\" is not a positive duration"),
+            std::string::npos)
+      << retention.err;
 
   auto tokens = run_command(
       {HOOKD_BINARY, "serve", "--listen", "127.0.0.1:0", "--data", (dir_ / "data").string()},

@@ -56,15 +56,17 @@ struct local_impl {
   std::unique_ptr<local_queue> queue;
 };
 
-// Ids that sort in creation order, as UUIDv7 ids do: n in the first bytes, spread
-// bits in the last ones (the lease table hashes those).
+// Ids laid out as UUIDv7: the creation millisecond (k_t0 + n, the delivery's
+// created_at_ms) in the first six bytes, n in the eighth, spread bits in the last
+// eight (the lease table hashes those).
 delivery_id id_of(std::uint64_t n) {
   delivery_id id{};
+  const auto ms = static_cast<std::uint64_t>(k_t0) + n;
   const std::uint64_t mixed = (n + 1) * 0x9e3779b97f4a7c15ULL;
-  for (std::size_t i = 0; i < 8; ++i) {
-    id[i] = static_cast<std::uint8_t>(n >> (56 - 8 * i));
-    id[8 + i] = static_cast<std::uint8_t>(mixed >> (8 * i));
-  }
+  for (std::size_t i = 0; i < 6; ++i) id[i] = static_cast<std::uint8_t>(ms >> (40 - 8 * i));
+  id[6] = 0x70;
+  id[7] = static_cast<std::uint8_t>(n);
+  for (std::size_t i = 0; i < 8; ++i) id[8 + i] = static_cast<std::uint8_t>(mixed >> (8 * i));
   return id;
 }
 

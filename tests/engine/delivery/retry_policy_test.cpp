@@ -169,12 +169,41 @@ INSTANTIATE_TEST_SUITE_P(
                       bad_schedule{"0s", 1}, bad_schedule{"-1s", 1}, bad_schedule{",", 1},
                       bad_schedule{"1s,,2s", 2}, bad_schedule{"10s,30s,3m,", 4},
                       bad_schedule{"10s,30", 2}, bad_schedule{"1.5s", 1}, bad_schedule{"s", 1},
-                      bad_schedule{"10S", 1}, bad_schedule{"1s,2s,3d", 3},
-                      bad_schedule{"9999999h", 1}));
+                      bad_schedule{"10S", 1}, bad_schedule{"1s,2s,3w", 3},
+                      bad_schedule{"9999999h", 1}, bad_schedule{"1s,366d", 2}));
+
+TEST(RetryPolicy, ParsesDaysInSchedules) {
+  const auto r = parse_retry_schedule("1h,1d");
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(*r, (std::vector<duration>{1h, 24h}));
+}
+
+// --- parse_duration: --retention, --disable-after ----------------------------------------
+
+TEST(Duration, TakesTheUnitsOfTheRetrySchedule) {
+  EXPECT_EQ(parse_duration("500ms").value(), 500ms);
+  EXPECT_EQ(parse_duration("10s").value(), 10s);
+  EXPECT_EQ(parse_duration("3m").value(), 3min);
+  EXPECT_EQ(parse_duration("2h").value(), 2h);
+  EXPECT_EQ(parse_duration("30d").value(), 30 * 24h);
+  EXPECT_EQ(parse_duration(" 5d ").value(), 5 * 24h);
+  EXPECT_EQ(parse_duration("3650d").value(), 3650 * 24h);
+}
+
+TEST(Duration, RejectsWhatIsNotAPositiveDurationSayingWhy) {
+  for (std::string_view text : {"", "30", "30 days", "0d", "-1d", "1.5d", "d", "3651d", "30D"}) {
+    const auto r = parse_duration(text);
+    ASSERT_FALSE(r.has_value()) << text;
+    EXPECT_NE(r.error().message.find("is not a positive duration like 500ms, 10s, 3m, 1h or 30d"),
+              std::string::npos)
+        << r.error().message;
+  }
+}
 
 TEST(RetryPolicy, FormatsSonarScheduleInLargestWholeUnits) {
   EXPECT_EQ(format_retry_schedule(k_sonar), "10s,30s,3m,30m");
-  EXPECT_EQ(format_retry_schedule({500ms, 1500ms, 90s, 90min, 2h}), "500ms,1500ms,90s,90m,2h");
+  EXPECT_EQ(format_retry_schedule({500ms, 1500ms, 90s, 90min, 2h, 48h}),
+            "500ms,1500ms,90s,90m,2h,2d");
 }
 
 TEST(RetryPolicy, FormatAndParseRoundTrip) {
