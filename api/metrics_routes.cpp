@@ -34,6 +34,12 @@ response show_metrics(const route_call& call) {
   counter("hookd_delivery_attempts_short_circuited_total",
           "Attempts failed as origin_unavailable without a request: the origin's circuit was open.",
           s.short_circuited);
+  counter("hookd_deliveries_spilled_total",
+          "Fresh deliveries left on disk instead of memory: their origin held its share.",
+          s.spilled);
+  counter("hookd_expired_deliveries_total",
+          "Finished deliveries removed by retention, with their attempts.", s.expired_deliveries);
+  counter("hookd_expired_events_total", "Events removed by retention.", s.expired_events);
   counter("hookd_connections_opened_total", "Outbound connections opened.", s.connections_opened);
   response r;
   r.body = std::move(out);

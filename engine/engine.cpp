@@ -127,6 +127,7 @@ explained<std::unique_ptr<engine>> engine::open(engine_options options) {
           .policy = retry_policy(i->options.retry_schedule, i->options.retry_jitter),
           .window = i->options.scheduler_window,
           .lease = lease_for(i->options),
+          .max_held = i->options.max_held,
           .max_retry_after = i->options.max_retry_after,
       });
   return std::unique_ptr<engine>(new engine(std::move(i)));
@@ -305,6 +306,7 @@ engine_stats engine::stats() const {
       .cancelled = d.cancelled.load(),
       .backoff_events = d.backoff_events.load(),
       .short_circuited = d.short_circuited.load(),
+      .spilled = d.spilled.load(),
       .connections_opened = i.workers->connections_opened(),
       .expired_deliveries = i.expired_deliveries.load(),
       .expired_events = i.expired_events.load(),

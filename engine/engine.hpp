@@ -55,6 +55,11 @@ struct engine_options {
   circuit_options origin_circuit;
   // A receiver's Retry-After (429, 503) delays the next attempt, up to this. Default 1 h.
   std::chrono::milliseconds max_retry_after{std::chrono::hours(1)};
+  // Deliveries held in memory at most, payloads included, whatever the backlog; each
+  // receiver origin holds at most what its concurrency can use soon (256 per allowed
+  // connection, 64 while its circuit is open). The rest waits on disk and is read
+  // back as room frees. Default 65,536.
+  std::size_t max_held = 65'536;
   // Retries due within this window wait on in-memory timers; later ones stay only in
   // RocksDB until the window reaches them. Default 5 min.
   std::chrono::milliseconds scheduler_window{std::chrono::minutes(5)};
@@ -115,6 +120,7 @@ struct engine_stats {
   std::uint64_t cancelled = 0;
   std::uint64_t backoff_events = 0;   // an origin's concurrency was halved
   std::uint64_t short_circuited = 0;  // attempts failed as origin_unavailable, not sent
+  std::uint64_t spilled = 0;          // fresh deliveries left on disk: their origin held its share
   std::uint64_t connections_opened = 0;
   std::uint64_t expired_deliveries = 0;  // removed by retention
   std::uint64_t expired_events = 0;

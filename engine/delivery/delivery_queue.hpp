@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -36,6 +37,20 @@ struct claim_request {
   std::size_t max = 0;                 // at most this many
   std::chrono::milliseconds lease{0};  // nobody else claims them until now + lease
   partition part;
+  // Whether the claimer takes a delivery of this webhook now (its origin has room in
+  // the claimer's memory); null takes all. Skipped deliveries stay due, unleased, and
+  // a later claim comes back to them.
+  std::function<bool(std::uint64_t webhook_id)> admit;
+  // Due entries one claim reads at most, so skipping a large backlog of a full origin
+  // costs a bounded step; the next claim reads on from where this one stopped.
+  std::size_t max_scan = k_max_scan;
+  static constexpr std::size_t k_max_scan = 16'384;
+};
+
+struct claim_batch {
+  std::vector<delivery_job> jobs;
+  bool more = false;     // stopped at max or at max_scan: claiming again reads on
+  bool skipped = false;  // due deliveries were left for later because admit said no
 };
 
 // A delivery's new state after an attempt (or a cancel or manual retry), written with
@@ -72,10 +87,10 @@ class delivery_queue {
                                             std::int64_t now_ms,
                                             std::chrono::milliseconds lease) = 0;
 
-  // Leases up to `max` deliveries of the partition that are due by `due_by_ms` and not
-  // leased, oldest due first, each with its event. A lease that ended without a
+  // Leases up to `max` deliveries of the partition that are due by `due_by_ms`, not
+  // leased and admitted, oldest due first, each with its event. A lease that ended without a
   // settlement (the holder crashed or gave it back) makes its delivery claimable again.
-  [[nodiscard]] virtual result<std::vector<delivery_job>> claim(const claim_request& request) = 0;
+  [[nodiscard]] virtual result<claim_batch> claim(const claim_request& request) = 0;
 
   // Takes one delivery by id, whatever its status or due time, unless it is leased
   // (errc::already_exists). For an operator's "retry now".

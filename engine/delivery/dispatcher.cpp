@@ -33,20 +33,27 @@ dispatcher::dispatcher(dependencies deps, dispatcher_options options)
     s->client = deps_.senders(s->ioc);
     s->outcomes =
         std::make_unique<outcome_batch>(s->ioc, *deps_.queue, *deps_.time_source, deps_.progressed);
+    s->max_held = std::max<std::size_t>(1, options_.max_held / threads);
     s->timeline = std::make_unique<scheduler>(
         s->ioc, *deps_.queue, *deps_.time_source,
         scheduler_options{
             .window = options_.window,
             .lease = options_.lease,
-            .max_held = options_.max_held,
+            .max_held = s->max_held,
             .part = partition{i, threads},
         },
         scheduler::hooks{
             .due = [this,
                     raw](delivery_job job) { dispatcher_impl::enqueue(this, raw, std::move(job)); },
+            .claimed =
+                [this, raw](delivery_job job) {
+                  dispatcher_impl::take_claimed(this, raw, std::move(job));
+                },
+            .admitter = [this, raw] { return dispatcher_impl::admitter(this, raw); },
             .held_count = [raw] { return raw->known.size(); },
             .held = [raw]() -> const std::vector<delivery_id>& {
-              raw->held_scratch.assign(raw->known.begin(), raw->known.end());
+              raw->held_scratch.clear();
+              for (const auto& [id, origin] : raw->known) raw->held_scratch.push_back(id);
               return raw->held_scratch;
             },
             .holds = [raw](const delivery_id& id) { return raw->known.contains(id); },

@@ -39,6 +39,9 @@ struct dispatcher_stats {
   // Attempts failed as origin_unavailable without a request (the origin's circuit was
   // open); also counted in failed_attempts.
   std::atomic<std::uint64_t> short_circuited{0};
+  // Fresh deliveries left on disk instead of memory: their origin held its share (or
+  // the worker its cap). A claim brings each in when there is room.
+  std::atomic<std::uint64_t> spilled{0};
 };
 
 struct dispatcher_options {
@@ -54,8 +57,10 @@ struct dispatcher_options {
   std::chrono::milliseconds window{std::chrono::minutes(5)};
   // Leases on deliveries held in memory; renewed at every refill.
   std::chrono::milliseconds lease{std::chrono::minutes(5)};
-  // Deliveries a worker holds in memory at most while reading a backlog.
-  std::size_t max_held = 20'000;
+  // Deliveries held in memory at most, payloads included, whatever the backlog (split
+  // evenly among the workers); each origin holds at most origin_queue::share() of its
+  // worker's. The rest waits on disk.
+  std::size_t max_held = 65'536;
   // Cap on a receiver's Retry-After.
   std::chrono::milliseconds max_retry_after{std::chrono::hours(1)};
 };

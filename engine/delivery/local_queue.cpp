@@ -121,7 +121,7 @@ std::vector<delivery_job> local_queue::load(std::span<const due_key> keys,
   return jobs;
 }
 
-result<std::vector<delivery_job>> local_queue::claim(const claim_request& request) {
+result<claim_batch> local_queue::claim(const claim_request& request) {
   due_key from;
   {
     std::lock_guard lock(mutex_);
@@ -132,31 +132,53 @@ result<std::vector<delivery_job>> local_queue::claim(const claim_request& reques
     from = c.at;
   }
   std::vector<due_key> taken;
+  std::optional<due_key> skipped;  // the first entry this claim did not admit
+  std::size_t scanned_total = 0;
   due_key stop = from;
+  bool reached_end = false;
   error failure;
-  while (taken.size() < request.max) {
+  while (taken.size() < request.max && scanned_total < request.max_scan) {
     std::vector<std::pair<due_key, std::uint64_t>> step;
+    const std::size_t asked = std::min(k_scan_step, request.max_scan - scanned_total);
     auto scanned = store_.scan_due(
-        stop, request.due_by_ms + 1, k_scan_step,
+        stop, request.due_by_ms + 1, asked,
         [&](const due_key& k, std::uint64_t webhook) { step.emplace_back(k, webhook); });
     if (!scanned) {
       failure = scanned.error();
       break;
     }
+    scanned_total += *scanned;
+    // Admission is asked without the lock: it reads the claimer's own state.
+    std::vector<bool> admitted(step.size(), true);
+    for (std::size_t i = 0; i < step.size(); ++i) {
+      if (request.admit && request.part.contains(step[i].second)) {
+        admitted[i] = request.admit(step[i].second);
+      }
+    }
+    bool full = false;
     {
       std::lock_guard lock(mutex_);
-      for (const auto& [key, webhook] : step) {
+      for (std::size_t i = 0; i < step.size(); ++i) {
+        const auto& [key, webhook] = step[i];
         stop = successor(key);
         if (!request.part.contains(webhook) || leases_.held(key.id, request.now_ms)) continue;
+        if (!admitted[i]) {
+          if (!skipped) skipped = key;
+          continue;
+        }
         taken.push_back(key);
         // Leased now, before the records are read, so no one else takes them meanwhile.
         leases_.take(key, webhook, request.now_ms + request.lease.count());
-        if (taken.size() == request.max) break;
+        if (taken.size() == request.max) {
+          full = true;
+          break;
+        }
       }
     }
-    if (*scanned < k_scan_step) {
-      // Everything due by due_by_ms was seen, unless the last step stopped early at max.
-      if (taken.size() < request.max) stop = due_key{request.due_by_ms + 1, {}};
+    if (!full && *scanned < asked) {
+      // Everything due by due_by_ms was seen.
+      reached_end = true;
+      stop = due_key{request.due_by_ms + 1, {}};
       break;
     }
   }
@@ -178,11 +200,22 @@ result<std::vector<delivery_job>> local_queue::claim(const claim_request& reques
       if (!loaded.contains(k.id)) leases_.end(k.id);
     }
   }
+  if (skipped && (!c.skipped || *skipped < *c.skipped)) c.skipped = skipped;
   c.at = c.low ? std::min(stop, *c.low) : stop;
   c.low.reset();
+  if (reached_end && c.skipped) {
+    // Past the end of what is due: the next claim starts over at the first entry
+    // left behind.
+    c.at = std::min(c.at, *c.skipped);
+    c.skipped.reset();
+  }
   // A read that failed is tried again by the next claim, not left behind the cursor.
   for (const auto& k : unreadable) c.at = std::min(c.at, k);
-  return jobs;
+  claim_batch batch;
+  batch.more = !reached_end;
+  batch.skipped = skipped.has_value();
+  batch.jobs = std::move(jobs);
+  return batch;
 }
 
 result<delivery_job> local_queue::claim_one(const store::delivery_id& id, std::int64_t now_ms,

@@ -24,7 +24,7 @@ class local_queue final : public delivery_queue {
   result<void> append(const store::event_record& event,
                       std::span<const store::delivery_record> deliveries, std::int64_t now_ms,
                       std::chrono::milliseconds lease) override;
-  result<std::vector<delivery_job>> claim(const claim_request& request) override;
+  result<claim_batch> claim(const claim_request& request) override;
   result<delivery_job> claim_one(const store::delivery_id& id, std::int64_t now_ms,
                                  std::chrono::milliseconds lease) override;
   void extend(std::span<const store::delivery_id> ids, std::int64_t until_ms) override;
@@ -54,6 +54,9 @@ class local_queue final : public delivery_queue {
     store::due_key at;
     bool scanning = false;
     std::optional<store::due_key> low;  // rewinds that arrived while a claim was scanning
+    // The first entry a claim skipped (not admitted) since the scan last reached the
+    // end of what is due: claims read on past it, and come back to it from there.
+    std::optional<store::due_key> skipped;
   };
 
   cursor& cursor_for(const partition& p);

@@ -7,6 +7,7 @@
 // gets any answer from the origin and closes it.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -39,6 +40,18 @@ class origin_queue {
   std::deque<delivery_job> waiting;
   std::size_t in_flight = 0;
   bool listed = false;  // on the worker's list of origins waiting for a free slot
+  // Deliveries of this origin the worker holds in memory (waiting, running, timeline).
+  std::size_t held = 0;
+
+  // How many it may hold: what its concurrency limit can use in the next seconds
+  // (k_held_per_slot per allowed connection), at least k_min_held. A receiver that
+  // slows down or dies sees its limit halved, and with it its share of memory; the
+  // rest of its backlog waits on disk.
+  static constexpr std::size_t k_held_per_slot = 256;
+  static constexpr std::size_t k_min_held = 64;
+  std::size_t share() const noexcept {
+    return open_ ? k_min_held : std::max(k_min_held, limit_ * k_held_per_slot);
+  }
 
   std::size_t limit() const noexcept { return limit_; }
   bool has_room() const noexcept { return in_flight < limit_; }

@@ -23,7 +23,8 @@ scheduler::scheduler(boost::asio::io_context& ioc, delivery_queue& queue, const 
       options_(options),
       hooks_(std::move(h)),
       wake_timer_(ioc),
-      refill_timer_(ioc) {}
+      refill_timer_(ioc),
+      room_timer_(ioc) {}
 
 void scheduler::start() {
   refill();
@@ -40,6 +41,7 @@ void scheduler::stop() {
   timeline_.clear();  // still due on disk
   wake_timer_.cancel();
   refill_timer_.cancel();
+  room_timer_.cancel();
 }
 
 bool scheduler::keeps(std::int64_t due_ms) const {
@@ -89,9 +91,20 @@ std::vector<delivery_job> scheduler::drop_webhook(std::uint64_t webhook_id) {
 }
 
 void scheduler::room_freed(std::size_t held_now) {
-  if (!paused_ || stopped_ || held_now > options_.max_held / 2) return;
-  paused_ = false;
-  boost::asio::post(ioc_, [this] { refill(); });
+  if (stopped_) return;
+  if (paused_ && held_now <= options_.max_held / 2) {
+    paused_ = false;
+    boost::asio::post(ioc_, [this] { refill(); });
+    return;
+  }
+  if (!skipped_ || paused_ || room_refill_armed_) return;
+  // Not on every finished attempt: at most one refill per room_delay_.
+  room_refill_armed_ = true;
+  room_timer_.expires_after(room_delay_);
+  room_timer_.async_wait([this](boost::system::error_code ec) {
+    room_refill_armed_ = false;
+    if (!ec) refill();
+  });
 }
 
 void scheduler::arm() {
@@ -118,7 +131,7 @@ void scheduler::release_due() {
   arm();
 }
 
-void scheduler::refill() {
+void scheduler::refill(bool continuation) {
   if (stopped_) return;
   // Disk must reflect every outcome this worker has seen before it is read back.
   if (!hooks_.flush()) return;
@@ -136,6 +149,7 @@ void scheduler::refill() {
     paused_ = true;
     return;
   }
+  if (!continuation) chain_skipped_ = false;
   const std::size_t room = std::min(k_refill_step, options_.max_held - held);
   auto claimed = queue_.claim(claim_request{
       .now_ms = now,
@@ -143,19 +157,36 @@ void scheduler::refill() {
       .max = room,
       .lease = options_.lease,
       .part = options_.part,
+      .admit = hooks_.admitter ? hooks_.admitter() : nullptr,
+      .max_scan = claim_request::k_max_scan,
   });
   if (!claimed) {
     log::error("claiming due deliveries failed", {{"error", claimed.error().message()}});
     return;
   }
-  const bool more = claimed->size() == room;
-  for (auto& job : *claimed) {
+  const bool took = !claimed->jobs.empty();
+  chain_skipped_ = chain_skipped_ || claimed->skipped;
+  for (auto& job : claimed->jobs) {
     // The claim renewed the lease of one this worker still holds: one copy is enough,
     // or it would be attempted twice.
     if (hooks_.holds(job.record.id)) continue;
-    hold(std::move(job));
+    if (hooks_.claimed) {
+      hooks_.claimed(std::move(job));
+    } else {
+      hold(std::move(job));
+    }
   }
-  if (more) boost::asio::post(ioc_, [this] { refill(); });  // continue after a yield
+  // Read on after a yield while claims take something; a claim that only skipped
+  // deliveries of full origins stops here, and freed room brings the next one, later
+  // each time nothing is found.
+  if (claimed->more && (took || !claimed->skipped)) {
+    boost::asio::post(ioc_, [this] { refill(true); });
+    return;
+  }
+  skipped_ = chain_skipped_;
+  room_delay_ = took
+                    ? std::chrono::milliseconds(20)
+                    : std::min<std::chrono::milliseconds>(2 * room_delay_, std::chrono::seconds(1));
 }
 
 void scheduler::loop() {

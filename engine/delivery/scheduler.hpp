@@ -27,7 +27,7 @@ struct scheduler_options {
   // Leases on claimed deliveries; renewed at every refill while held.
   std::chrono::milliseconds lease{std::chrono::minutes(5)};
   // Deliveries a worker holds in memory at most (timeline, queues and running).
-  std::size_t max_held = 20'000;
+  std::size_t max_held = 16'384;
   partition part;
 };
 
@@ -35,6 +35,12 @@ class scheduler {
  public:
   struct hooks {
     std::function<void(delivery_job)> due;  // a delivery whose time has come
+    // A delivery a refill claimed: the worker takes it in (and holds it, due now or
+    // later, through hold()).
+    std::function<void(delivery_job)> claimed;
+    // A fresh admission test for one claim: whether a delivery of this webhook may be
+    // taken into memory now (its origin has room).
+    std::function<std::function<bool(std::uint64_t)>()> admitter;
     // How many deliveries the worker holds (the memory cap), and their ids (renewal).
     std::function<std::size_t()> held_count;
     std::function<const std::vector<store::delivery_id>&()> held;
@@ -63,13 +69,17 @@ class scheduler {
   std::optional<delivery_job> take(const store::delivery_id& id);
   // Removes every delivery of the webhook from the timeline.
   std::vector<delivery_job> drop_webhook(std::uint64_t webhook_id);
-  // A refill stopped at the memory cap reads on once the worker holds half as much.
+  // A refill stopped at the memory cap reads on once the worker holds half as much;
+  // one that skipped deliveries of a full origin comes back to them soon after.
   void room_freed(std::size_t held_now);
+  // The worker left a due delivery on disk (its origin was full): freed room brings a
+  // refill to read it back.
+  void left_on_disk() { skipped_ = true; }
 
   std::size_t size() const noexcept { return timeline_.size(); }
 
  private:
-  void refill();
+  void refill(bool continuation = false);
   void release_due();
   void arm();
   void loop();
@@ -82,7 +92,14 @@ class scheduler {
   std::multimap<std::int64_t, delivery_job> timeline_;
   boost::asio::steady_timer wake_timer_;
   boost::asio::steady_timer refill_timer_;
-  bool paused_ = false;                     // a refill stopped at max_held
+  boost::asio::steady_timer room_timer_;
+  bool paused_ = false;  // a refill stopped at max_held
+  // The last refill left due deliveries behind (their origins were full): a freed
+  // slot brings a refill after room_delay_, which grows while refills find nothing.
+  bool skipped_ = false;
+  bool chain_skipped_ = false;
+  bool room_refill_armed_ = false;
+  std::chrono::milliseconds room_delay_{20};
   std::optional<std::int64_t> renewed_ms_;  // when held leases were last renewed
   bool stopped_ = false;
 };

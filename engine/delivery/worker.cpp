@@ -53,6 +53,79 @@ void dispatcher_impl::cancel(self d, shard* s, delivery_job job) {
   d->stats_.cancelled.fetch_add(1, std::memory_order_relaxed);
 }
 
+origin_queue* dispatcher_impl::origin_of(self d, shard* s, const webhook_target& target) {
+  auto& slot = s->origins[target.endpoint.origin];
+  if (!slot) {
+    slot = std::make_unique<origin_queue>(d->options_.connections_per_origin, d->options_.circuit);
+  }
+  return slot.get();
+}
+
+void dispatcher_impl::remember(shard* s, const delivery_id& id, origin_queue* o) {
+  auto [it, inserted] = s->known.try_emplace(id, o);
+  if (inserted) {
+    ++o->held;
+  } else if (it->second != o) {
+    // Its webhook moved to another origin since it was taken in.
+    --it->second->held;
+    it->second = o;
+    ++o->held;
+  }
+}
+
+void dispatcher_impl::forget(shard* s, const delivery_id& id) {
+  auto it = s->known.find(id);
+  if (it == s->known.end()) return;
+  --it->second->held;
+  s->known.erase(it);
+}
+
+bool dispatcher_impl::has_room(const shard* s, const origin_queue* o, std::size_t extra) {
+  return s->known.size() + extra < s->max_held && o->held + extra < o->share();
+}
+
+void dispatcher_impl::spill(self d, shard* s, delivery_job job) {
+  forget(s, job.record.id);
+  d->stats_.spilled.fetch_add(1, std::memory_order_relaxed);
+  d->deps_.queue->release(std::span<const delivery_id>(&job.record.id, 1));
+  s->timeline->left_on_disk();
+}
+
+void dispatcher_impl::take_claimed(self d, shard* s, delivery_job job) {
+  const auto found = target_of(d, s, job);
+  if (!found) return;
+  const auto& target = *found;
+  if (!target || !target->active) {
+    forget(s, job.record.id);
+    cancel(d, s, std::move(job));
+    return;
+  }
+  remember(s, job.record.id, origin_of(d, s, *target));
+  s->timeline->hold(std::move(job));
+}
+
+std::function<bool(std::uint64_t)> dispatcher_impl::admitter(self d, shard* s) {
+  // Counts what this claim admitted so far, per origin and in all.
+  struct tally {
+    boost::unordered_flat_map<origin_queue*, std::size_t> per_origin;
+    std::size_t total = 0;
+  };
+  return [d, s, t = std::make_shared<tally>()](std::uint64_t webhook_id) {
+    auto found = d->deps_.target(webhook_id);
+    // Unknown, deleted or unreadable: taken, so the worker settles it (cancels it, or
+    // gives it back) instead of leaving it due.
+    if (!found || !*found || !(*found)->active) return true;
+    origin_queue* o = origin_of(d, s, **found);
+    // An open circuit fails what is due at once: it passes through without staying.
+    if (o->circuit_open()) return true;
+    auto& mine = t->per_origin[o];
+    if (s->known.size() + t->total >= s->max_held || o->held + mine >= o->share()) return false;
+    ++mine;
+    ++t->total;
+    return true;
+  };
+}
+
 std::optional<std::shared_ptr<const webhook_target>> dispatcher_impl::target_of(
     self d, shard* s, const delivery_job& job) {
   auto found = d->deps_.target(job.record.webhook_id);
@@ -61,7 +134,7 @@ std::optional<std::shared_ptr<const webhook_target>> dispatcher_impl::target_of(
              {{"delivery", format_uuid(job.record.id)},
               {"webhook", std::to_string(job.record.webhook_id)},
               {"error", found.error().message()}});
-  s->known.erase(job.record.id);
+  forget(s, job.record.id);
   d->deps_.queue->release(std::span<const delivery_id>(&job.record.id, 1));
   return std::nullopt;
 }
@@ -71,16 +144,18 @@ void dispatcher_impl::enqueue(self d, shard* s, delivery_job job) {
   if (!found) return;
   const auto& target = *found;
   if (!target || !target->active) {
-    s->known.erase(job.record.id);
+    forget(s, job.record.id);
     cancel(d, s, std::move(job));
     return;
   }
-  s->known.insert(job.record.id);
-  auto& slot = s->origins[target->endpoint.origin];
-  if (!slot) {
-    slot = std::make_unique<origin_queue>(d->options_.connections_per_origin, d->options_.circuit);
+  origin_queue* o = origin_of(d, s, *target);
+  if (!s->known.contains(job.record.id) && !o->circuit_open() && !has_room(s, o)) {
+    // Fresh from publish for an origin that holds its share already (or a worker at
+    // its cap): it waits on disk, not in memory, and a claim brings it in later.
+    spill(d, s, std::move(job));
+    return;
   }
-  origin_queue* o = slot.get();
+  remember(s, job.record.id, o);
   if (!o->admits(now_ms(d), job.record.id)) {
     short_circuit(d, s, o, std::move(job));
     return;
@@ -124,7 +199,7 @@ void dispatcher_impl::start(self d, shard* s, origin_queue* o, delivery_job job)
                       std::lock_guard lock(s->in_flight_mutex);
                       s->in_flight_ids.erase(id);
                     }
-                    s->known.erase(id);
+                    forget(s, id);
                     o->abandon_probe(id);
                     d->deps_.queue->release(std::span<const delivery_id>(&id, 1));
                   }
@@ -167,7 +242,7 @@ net::awaitable<void> dispatcher_impl::attempt(self d, shard* s, origin_queue* o,
   if (!found) co_return;
   const auto target = *found;
   if (!target || !target->active) {
-    s->known.erase(job.record.id);
+    forget(s, job.record.id);
     cancel(d, s, std::move(job));
     co_return;
   }
@@ -183,7 +258,7 @@ net::awaitable<void> dispatcher_impl::attempt(self d, shard* s, origin_queue* o,
     std::lock_guard lock(s->in_flight_mutex);
     s->in_flight_ids.erase(job.record.id);
   }
-  s->known.erase(job.record.id);
+  forget(s, job.record.id);
   if (s->cut) co_return;  // cut short by stop: it stays queued on disk as it was
 
   const auto effect = o->on_outcome(outcome, now_ms(d));
@@ -202,7 +277,7 @@ void dispatcher_impl::short_circuit(self d, shard* s, origin_queue* o, delivery_
   const auto found = target_of(d, s, job);
   if (!found) return;
   const auto& target = *found;
-  s->known.erase(job.record.id);
+  forget(s, job.record.id);
   if (!target || !target->active) {
     cancel(d, s, std::move(job));
     return;
@@ -267,14 +342,15 @@ void dispatcher_impl::conclude(self d, shard* s, delivery_job job, const webhook
   // A retry: kept in memory (and leased) when due within the window, else left on
   // disk for a later claim.
   const std::int64_t due = t.after.next_attempt_at_ms;
-  const bool keep = !s->stopping && s->timeline->keeps(due);
+  origin_queue* o = origin_of(d, s, target);
+  const bool keep = !s->stopping && s->timeline->keeps(due) && has_room(s, o);
   settle(d, s, t.after, previous_due, std::move(t.attempt),
          keep ? s->timeline->lease_until(due) : 0);
   if (!keep) return;
   job.record = std::move(t.after);
   job.manual = false;
   job.last_chance = false;
-  s->known.insert(job.record.id);
+  remember(s, job.record.id, o);
   s->timeline->hold(std::move(job));
 }
 
@@ -311,7 +387,7 @@ void dispatcher_impl::cancel_webhook(self d, shard* s, std::uint64_t webhook_id)
     });
   }
   for (auto& job : dropped) {
-    s->known.erase(job.record.id);
+    forget(s, job.record.id);
     cancel(d, s, std::move(job));
   }
   // Running attempts cancel theirs when they complete; the queue cancels what no one

@@ -16,6 +16,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <boost/unordered/unordered_flat_set.hpp>
 
 #include "engine/delivery/dispatcher.hpp"
@@ -43,8 +44,10 @@ struct dispatcher::shard {
   std::size_t origins_in_flight = 0;  // origins with at least one attempt under way
   std::unordered_map<std::string, std::unique_ptr<origin_queue>> origins;
   std::deque<origin_queue*> ready;  // origins with work held back by `limit`
-  // Every delivery this worker holds (timeline, origin queues, running): all leased.
-  boost::unordered_flat_set<store::delivery_id, delivery_id_hash> known;
+  // Every delivery this worker holds (timeline, origin queues, running), all leased,
+  // with the origin it counts against (origin_queue::held).
+  boost::unordered_flat_map<store::delivery_id, origin_queue*, delivery_id_hash> known;
+  std::size_t max_held = 0;                      // its share of the dispatcher's max_held
   std::vector<store::delivery_id> held_scratch;  // `known` as a list, for lease renewal
 
   bool stopping = false;
@@ -77,6 +80,21 @@ struct dispatcher_impl {
                      store::delivery_status previous_status = store::delivery_status::pending);
 
   static void cancel(self d, shard* s, delivery_job job);
+
+  // Memory: a delivery counts against its origin from when the worker takes it in
+  // until it leaves (settled, cancelled, given back).
+  static origin_queue* origin_of(self d, shard* s, const webhook_target& target);
+  static void remember(shard* s, const store::delivery_id& id, origin_queue* o);
+  static void forget(shard* s, const store::delivery_id& id);
+  // Whether one more delivery of `o` fits: the worker's cap, and the origin's share.
+  static bool has_room(const shard* s, const origin_queue* o, std::size_t extra = 0);
+  // Gives a delivery back to the queue without attempting it: still due on disk, a
+  // later claim brings it in when there is room (its payload leaves memory now).
+  static void spill(self d, shard* s, delivery_job job);
+  // A refill's claimed delivery: counted, then held until due.
+  static void take_claimed(self d, shard* s, delivery_job job);
+  // The admission test of one claim (origin room, counting what the claim took).
+  static std::function<bool(std::uint64_t)> admitter(self d, shard* s);
   // The job's webhook as it is now (nullptr: deleted). When the registry cannot be
   // read, the job is handed back to the queue (its lease released, still due on
   // disk) and this returns nullopt.

@@ -75,10 +75,10 @@ TEST_F(Retention, RemovesFinishedDeliveriesAndEventsOlderThanTheRetention) {
   auto gone = engine_->delivery("acme", delivered_);
   ASSERT_FALSE(gone);
   EXPECT_EQ(gone.error().code, errc::not_found);
-  EXPECT_TRUE(engine_->deliveries("acme", ok_hook_, std::nullopt, std::nullopt, 10)
-                  ->deliveries.empty());
-  EXPECT_TRUE(engine_->deliveries("acme", ok_hook_, "succeeded", std::nullopt, 10)
-                  ->deliveries.empty());
+  EXPECT_TRUE(
+      engine_->deliveries("acme", ok_hook_, std::nullopt, std::nullopt, 10)->deliveries.empty());
+  EXPECT_TRUE(
+      engine_->deliveries("acme", ok_hook_, "succeeded", std::nullopt, 10)->deliveries.empty());
   // The event ids are free again: publishing them is new, not a duplicate.
   EXPECT_FALSE(publish(R"({"n": 1})", "customer_created", "acme", "evt_delivered").duplicate);
   EXPECT_FALSE(publish(R"({"n": 3})", "customer_created", "nobody", "evt_unmatched").duplicate);

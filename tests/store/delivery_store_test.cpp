@@ -160,8 +160,7 @@ TEST_F(DeliveryStore, FailedOfAWebhookReadsOnlyItsFailedDeliveries) {
   // A long history of successes and three failures: the read costs the three.
   for (std::uint32_t n = 1; n <= 2'000; ++n) {
     publish_settled(id_at(k_t0 + n, n), 7, "evt_" + std::to_string(n),
-                    n % 700 == 0 ? delivery_status::failed : delivery_status::succeeded,
-                    k_t0 + n);
+                    n % 700 == 0 ? delivery_status::failed : delivery_status::succeeded, k_t0 + n);
   }
   rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
   rocksdb::get_perf_context()->Reset();
@@ -240,9 +239,8 @@ TEST_F(DeliveryStore, RetentionRemovesFinishedDeliveriesWithAttemptsAndIndexEntr
   std::size_t removed = 0;
   do {
     // Steps of one: the cursor carries over without skipping or repeating.
-    auto step = store_->remove_finished_before(cutoff, after, 1, [&](const delivery_id& id) {
-      return id == old_in_use;
-    });
+    auto step = store_->remove_finished_before(
+        cutoff, after, 1, [&](const delivery_id& id) { return id == old_in_use; });
     ASSERT_TRUE(step);
     removed += step->removed;
     for (auto& e : step->kept_events) kept.push_back(std::move(e));

@@ -78,16 +78,24 @@ result<void> memory_queue::append(const store::event_record& event,
   return {};
 }
 
-result<std::vector<engine::delivery_job>> memory_queue::claim(
-    const engine::claim_request& request) {
-  std::vector<engine::delivery_job> jobs;
+result<engine::claim_batch> memory_queue::claim(const engine::claim_request& request) {
+  engine::claim_batch batch;
+  auto& jobs = batch.jobs;
   {
     std::lock_guard lock(mutex_);
     leases_.expire(request.now_ms, [](const engine::lease_table::lease&) {});
     std::map<std::pair<std::string, std::string>, std::shared_ptr<const engine::event_data>> loaded;
     for (const auto& [key, webhook] : due_) {
-      if (jobs.size() >= request.max || key.due_ms > request.due_by_ms) break;
+      if (key.due_ms > request.due_by_ms) break;
+      if (jobs.size() >= request.max) {
+        batch.more = true;
+        break;
+      }
       if (!request.part.contains(webhook) || leases_.held(key.id, request.now_ms)) continue;
+      if (request.admit && !request.admit(webhook)) {
+        batch.skipped = true;
+        continue;
+      }
       const auto rec = deliveries_.find(key.id);
       // A due entry whose delivery is done or has moved on is stale.
       if (rec == deliveries_.end() || !is_pending(rec->second.status) ||
@@ -107,7 +115,7 @@ result<std::vector<engine::delivery_job>> memory_queue::claim(
     }
   }
   if (!jobs.empty()) changed();
-  return jobs;
+  return batch;
 }
 
 result<engine::delivery_job> memory_queue::claim_one(const store::delivery_id& id,

@@ -26,7 +26,7 @@ class memory_queue final : public engine::delivery_queue {
   result<void> append(const store::event_record& event,
                       std::span<const store::delivery_record> deliveries, std::int64_t now_ms,
                       std::chrono::milliseconds lease) override;
-  result<std::vector<engine::delivery_job>> claim(const engine::claim_request& request) override;
+  result<engine::claim_batch> claim(const engine::claim_request& request) override;
   result<engine::delivery_job> claim_one(const store::delivery_id& id, std::int64_t now_ms,
                                          std::chrono::milliseconds lease) override;
   void extend(std::span<const store::delivery_id> ids, std::int64_t until_ms) override;

@@ -101,10 +101,15 @@ class DeliveryQueue : public ::testing::Test {
 
   std::vector<delivery_job> claim_jobs(std::int64_t now, std::int64_t due_by, std::size_t max = 100,
                                        std::chrono::milliseconds lease = 10s, partition part = {}) {
-    auto r = q().claim(claim_request{
-        .now_ms = now, .due_by_ms = due_by, .max = max, .lease = lease, .part = part});
+    auto r = q().claim(claim_request{.now_ms = now,
+                                     .due_by_ms = due_by,
+                                     .max = max,
+                                     .lease = lease,
+                                     .part = part,
+                                     .admit = nullptr,
+                                     .max_scan = claim_request::k_max_scan});
     EXPECT_TRUE(r) << r.error().message();
-    return r ? std::move(*r) : std::vector<delivery_job>{};
+    return r ? std::move(r->jobs) : std::vector<delivery_job>{};
   }
 
   ids claim(std::int64_t now, std::int64_t due_by, std::size_t max = 100,
@@ -210,6 +215,47 @@ TYPED_TEST(DeliveryQueue, ClaimTakesOnlyDeliveriesOfItsPartition) {
   EXPECT_EQ(this->claim(k_t0, k_t0, 100, 10s, partition{0, 2}), (ids{id_of(2), id_of(4)}));
   EXPECT_EQ(this->claim(k_t0, k_t0, 100, 10s, partition{1, 2}), (ids{id_of(1), id_of(3)}));
   EXPECT_EQ(this->claim(k_t0, k_t0, 100, 10s, partition{0, 2}), ids{});
+}
+
+TYPED_TEST(DeliveryQueue, ClaimSkipsWhatAdmitRefusesAndALaterClaimComesBackToIt) {
+  std::vector<delivery_record> ds;
+  for (std::uint64_t n = 1; n <= 5; ++n) ds.push_back(this->delivery(n, 1, k_t0));
+  for (std::uint64_t n = 6; n <= 8; ++n) ds.push_back(this->delivery(n, 2, k_t0 + 1));
+  this->add(this->event("evt_1"), ds);
+  auto refuse_1 = [](std::uint64_t webhook) { return webhook != 1; };
+  auto first = this->q().claim(claim_request{.now_ms = k_t0,
+                                             .due_by_ms = k_t0 + 10,
+                                             .max = 100,
+                                             .lease = 10s,
+                                             .part = {},
+                                             .admit = refuse_1,
+                                             .max_scan = claim_request::k_max_scan});
+  ASSERT_TRUE(first);
+  ids got;
+  for (const auto& j : first->jobs) got.push_back(j.record.id);
+  // Webhook 2's, due after webhook 1's, are not held back by them.
+  EXPECT_EQ(got, (ids{id_of(6), id_of(7), id_of(8)}));
+  EXPECT_TRUE(first->skipped);
+  EXPECT_FALSE(first->more);
+  // Nothing was leased for the skipped ones: the next claim takes them, oldest first.
+  EXPECT_EQ(this->claim(k_t0, k_t0 + 10), (ids{id_of(1), id_of(2), id_of(3), id_of(4), id_of(5)}));
+}
+
+TYPED_TEST(DeliveryQueue, ClaimStoppedAtMaxSaysThereIsMore) {
+  std::vector<delivery_record> ds;
+  for (std::uint64_t n = 1; n <= 3; ++n) ds.push_back(this->delivery(n, 1, k_t0));
+  this->add(this->event("evt_1"), ds);
+  auto r = this->q().claim(claim_request{.now_ms = k_t0,
+                                         .due_by_ms = k_t0,
+                                         .max = 2,
+                                         .lease = 10s,
+                                         .part = {},
+                                         .admit = nullptr,
+                                         .max_scan = claim_request::k_max_scan});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->jobs.size(), 2u);
+  EXPECT_TRUE(r->more);
+  EXPECT_FALSE(r->skipped);
 }
 
 TYPED_TEST(DeliveryQueue, ClaimedDeliveryWhoseLeaseRunsOutWithoutSettlementIsClaimableAgain) {
@@ -542,6 +588,53 @@ TYPED_TEST(DeliveryQueue, GetAndFindEventReturnWhatWasAppendedAndNotFoundOtherwi
   auto none = this->q().attempts(d.id);
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->empty());
+}
+
+// ---- the local queue's scan budget ----------------------------------------------------------
+
+class LocalQueueScan : public DeliveryQueue<local_impl> {};
+
+TEST_F(LocalQueueScan, ABacklogOfRefusedEntriesIsCrossedInBoundedStepsAndRevisitedAfterTheEnd) {
+  auto& q = this->q();
+  std::vector<delivery_record> ds;
+  for (std::uint64_t n = 1; n <= 30; ++n) {
+    ds.push_back(delivery(n, 1, k_t0));
+  }
+  for (std::uint64_t n = 31; n <= 33; ++n) {
+    ds.push_back(delivery(n, 2, k_t0));
+  }
+  ASSERT_TRUE(q.append(event("evt_1"), ds, k_t0, 0ms));
+  auto refuse_1 = [](std::uint64_t webhook) { return webhook != 1; };
+  ids got;
+  int claims = 0;
+  for (;;) {
+    auto r = q.claim(claim_request{.now_ms = k_t0,
+                                   .due_by_ms = k_t0,
+                                   .max = 100,
+                                   .lease = 10s,
+                                   .part = {},
+                                   .admit = refuse_1,
+                                   .max_scan = 10});
+    ASSERT_TRUE(r);
+    ++claims;
+    for (const auto& j : r->jobs) got.push_back(j.record.id);
+    if (!r->more) break;
+    ASSERT_LT(claims, 10) << "the claims never reached the end";
+  }
+  // Each claim read at most ten entries: four reached past the thirty refused ones.
+  EXPECT_EQ(claims, 4);
+  EXPECT_EQ(got, (ids{id_of(31), id_of(32), id_of(33)}));
+  // Past the end, the next claim starts over at the first entry it left behind.
+  auto again = q.claim(claim_request{.now_ms = k_t0,
+                                     .due_by_ms = k_t0,
+                                     .max = 5,
+                                     .lease = 10s,
+                                     .part = {},
+                                     .admit = nullptr,
+                                     .max_scan = claim_request::k_max_scan});
+  ASSERT_TRUE(again);
+  ASSERT_EQ(again->jobs.size(), 5u);
+  EXPECT_EQ(again->jobs.front().record.id, id_of(1));
 }
 
 // ---- fault injection: the fake only -------------------------------------------------------

@@ -315,7 +315,7 @@ TEST_F(Dispatcher, RetryBeyondTheWindowWaitsInTheQueueAndComesBackOnTime) {
 
 TEST_F(Dispatcher, BacklogBeyondMaxHeldIsWorkedThroughAsAttemptsFinish) {
   auto options = defaults();
-  options.max_held = 2;
+  options.max_held = 4;  // two per worker; the webhook's worker holds two
   receivers_.script(k_url_a, {fake_reply::status(200).held()});
   const auto hook = create_webhook(k_url_a);
   std::vector<delivery_id> ids;
@@ -334,6 +334,51 @@ TEST_F(Dispatcher, BacklogBeyondMaxHeldIsWorkedThroughAsAttemptsFinish) {
   for (const auto& id : ids) wait_status(id, delivery_status::succeeded);
   EXPECT_EQ(receivers_.attempts(k_url_a), 6u);
   EXPECT_EQ(receivers_.max_concurrent(k_origin_a), 2u);
+}
+
+TEST_F(Dispatcher, FreshDeliveriesBeyondTheirOriginsShareWaitOnDiskNotInMemory) {
+  auto options = defaults();
+  options.connections_per_origin = 1;  // its share: origin_queue::k_held_per_slot
+  receivers_.script(k_url_a, {fake_reply::status(200).held()});
+  const auto hook = create_webhook(k_url_a);
+  start(options);
+  constexpr std::size_t k_share = origin_queue::k_held_per_slot;
+  std::vector<delivery_id> ids;
+  for (std::size_t i = 0; i < k_share + 44; ++i) ids.push_back(publish(hook));
+  idle();
+  // The origin holds its share; the rest went to disk with their payloads, unleased.
+  EXPECT_EQ(stats().spilled.load(), 44u);
+  EXPECT_EQ(queue_.leased(), k_share);
+  EXPECT_EQ(receivers_.held(k_url_a), 1u);
+  // As attempts finish, claims bring the rest back: every one is delivered, once.
+  for (std::size_t released = 0; released < ids.size(); ++released) {
+    eventually([&] { return receivers_.release(k_url_a); }, "a request to release");
+  }
+  for (const auto& id : ids) wait_status(id, delivery_status::succeeded);
+  EXPECT_EQ(receivers_.attempts(k_url_a), ids.size());
+  EXPECT_EQ(receivers_.max_concurrent(k_origin_a), 1u);
+}
+
+TEST_F(Dispatcher, ADeadOriginsBacklogNeverHoldsHealthyDeliveriesBack) {
+  auto options = defaults();
+  options.connections_per_origin = 1;
+  // The dead receiver never answers; its attempts hang until the test lets them go.
+  receivers_.script(k_url_a, {fake_reply::failure(error_kind::timeout).held()});
+  const auto dead = create_webhook(k_url_a);
+  const auto healthy = create_webhook(k_url_b);
+  // A restart with a large backlog of the dead one due first, the healthy ones after.
+  constexpr std::size_t k_share = origin_queue::k_held_per_slot;
+  std::vector<delivery_id> backlog;
+  for (std::size_t i = 0; i < k_share + 100; ++i) backlog.push_back(stored(dead, k_t0));
+  std::vector<delivery_id> fine;
+  for (int i = 0; i < 20; ++i) fine.push_back(stored(healthy, k_t0));
+  start(options);
+  for (const auto& id : fine) wait_status(id, delivery_status::succeeded);
+  idle();
+  // The dead origin holds no more than its share of memory, and one request.
+  EXPECT_EQ(queue_.leased(), k_share);
+  EXPECT_EQ(receivers_.attempts(k_url_a), 1u);
+  for (const auto& id : backlog) EXPECT_EQ(record(id).status, delivery_status::pending);
 }
 
 // After a clock jump past the leases, whichever worker claims first expires every
@@ -357,9 +402,11 @@ TEST_F(Dispatcher, DeliveryHeldThroughAClockJumpPastItsLeaseIsAttemptedOnce) {
                                           .due_by_ms = clock_.now_ms() + 300'000,
                                           .max = 100,
                                           .lease = options.lease,
-                                          .part = partition{0, 2}});
+                                          .part = partition{0, 2},
+                                          .admit = nullptr,
+                                          .max_scan = claim_request::k_max_scan});
   ASSERT_TRUE(other);
-  EXPECT_TRUE(other->empty());
+  EXPECT_TRUE(other->jobs.empty());
   dispatcher_->wake();
   wait_status(id, delivery_status::succeeded);
   idle();
