@@ -37,6 +37,9 @@ response show_metrics(const route_call& call) {
   counter("hookd_deliveries_spilled_total",
           "Fresh deliveries left on disk instead of memory: their origin held its share.",
           s.spilled);
+  counter("hookd_webhooks_auto_disabled_total",
+          "Webhooks deactivated because every attempt failed for --disable-after.",
+          s.auto_disabled);
   counter("hookd_expired_deliveries_total",
           "Finished deliveries removed by retention, with their attempts.", s.expired_deliveries);
   counter("hookd_expired_events_total", "Events removed by retention.", s.expired_events);

@@ -128,6 +128,7 @@ explained<std::unique_ptr<engine>> engine::open(engine_options options) {
           .window = i->options.scheduler_window,
           .lease = lease_for(i->options),
           .max_held = i->options.max_held,
+          .disable_after = i->options.disable_after,
           .max_retry_after = i->options.max_retry_after,
       });
   return std::unique_ptr<engine>(new engine(std::move(i)));
@@ -307,6 +308,7 @@ engine_stats engine::stats() const {
       .backoff_events = d.backoff_events.load(),
       .short_circuited = d.short_circuited.load(),
       .spilled = d.spilled.load(),
+      .auto_disabled = d.auto_disabled.load(),
       .connections_opened = i.workers->connections_opened(),
       .expired_deliveries = i.expired_deliveries.load(),
       .expired_events = i.expired_events.load(),

@@ -63,6 +63,11 @@ struct engine_options {
   // Retries due within this window wait on in-memory timers; later ones stay only in
   // RocksDB until the window reaches them. Default 5 min.
   std::chrono::milliseconds scheduler_window{std::chrono::minutes(5)};
+  // Auto-disable: a webhook whose attempts have all failed for this long (since the
+  // first failure after its last success) is deactivated with a disabled_reason saying
+  // so and its pending deliveries cancelled; any 2xx resets the clock. 0 never.
+  // Default 5 days (as Svix).
+  std::chrono::milliseconds disable_after{std::chrono::hours(24 * 5)};
   // Retention: finished deliveries (succeeded, failed, cancelled) with their attempts,
   // and events none of whose deliveries is unfinished, are removed once this much
   // older than their creation, and their space returns to the file system. Pending
@@ -121,6 +126,7 @@ struct engine_stats {
   std::uint64_t backoff_events = 0;   // an origin's concurrency was halved
   std::uint64_t short_circuited = 0;  // attempts failed as origin_unavailable, not sent
   std::uint64_t spilled = 0;          // fresh deliveries left on disk: their origin held its share
+  std::uint64_t auto_disabled = 0;    // webhooks deactivated after failing for disable_after
   std::uint64_t connections_opened = 0;
   std::uint64_t expired_deliveries = 0;  // removed by retention
   std::uint64_t expired_events = 0;

@@ -72,8 +72,6 @@ explained<std::unique_ptr<database>> database::open(const database_options& opti
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.IncreaseParallelism(2);
-  // Bounds the log a crash leaves to replay: past it, the oldest memtables are flushed.
-  db_options.max_total_wal_size = 256ULL << 20;
   // Point lookups by id and prefix scans dominate; a bloom filter spares
   // disk reads for absent ids.
   rocksdb::BlockBasedTableOptions table;

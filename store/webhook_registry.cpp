@@ -15,6 +15,14 @@ namespace hookd::store {
 namespace {
 
 constexpr std::string_view k_next_webhook_id = "next_webhook_id";
+// "failing_since/" be64(id) -> be64(since ms), in the meta family.
+constexpr std::string_view k_failing_prefix = "failing_since/";
+
+std::string failing_key(std::uint64_t id) {
+  std::string k(k_failing_prefix);
+  append_be64(k, id);
+  return k;
+}
 // Version 2 added retry_schedule at the end; version 1 records read as "default".
 constexpr std::uint8_t k_record_version = 2;
 
@@ -218,6 +226,7 @@ result<webhook_record> webhook_registry::remove(std::uint64_t id) {
   rocksdb::WriteBatch batch;
   delete_index(batch, d, *before);
   batch.Delete(d.webhooks, be64_key(id));
+  batch.Delete(d.meta, failing_key(id));
   if (auto ec = to_error(d.db->Write(d.write_options, &batch))) return ec;
   return std::move(*before);
 }
@@ -303,6 +312,40 @@ result<void> webhook_registry::for_each_subscription(const subscription_fn& fn) 
   }
   if (auto ec = to_error(it->status())) return ec;
   return {};
+}
+
+result<void> webhook_registry::set_failing_since(std::uint64_t id,
+                                                 std::optional<std::int64_t> since_ms) {
+  auto& d = db_.internals();
+  std::lock_guard lock(write_mutex_);
+  // Only for a webhook that still exists: a late write must not outlive its removal.
+  std::string ignored;
+  auto exists = d.db->Get(rocksdb::ReadOptions(), d.webhooks, be64_key(id), &ignored);
+  if (exists.IsNotFound()) return {};
+  if (auto ec = to_error(exists)) return ec;
+  const auto s = since_ms ? d.db->Put(d.write_options, d.meta, failing_key(id),
+                                      be64_key(static_cast<std::uint64_t>(*since_ms)))
+                          : d.db->Delete(d.write_options, d.meta, failing_key(id));
+  if (auto ec = to_error(s)) return ec;
+  return {};
+}
+
+result<std::vector<std::pair<std::uint64_t, std::int64_t>>> webhook_registry::failing() const {
+  auto& d = db_.internals();
+  std::vector<std::pair<std::uint64_t, std::int64_t>> out;
+  std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(rocksdb::ReadOptions(), d.meta));
+  for (it->Seek(k_failing_prefix);
+       it->Valid() &&
+       std::string_view(it->key().data(), it->key().size()).starts_with(k_failing_prefix);
+       it->Next()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    auto id = read_be64(key.substr(k_failing_prefix.size()));
+    auto since = read_be64(std::string_view(it->value().data(), it->value().size()));
+    if (!id || !since) return boost::system::error_code(errc::storage_corruption);
+    out.emplace_back(*id, static_cast<std::int64_t>(*since));
+  }
+  if (auto ec = to_error(it->status())) return ec;
+  return out;
 }
 
 }  // namespace hookd::store

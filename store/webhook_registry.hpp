@@ -65,6 +65,14 @@ class webhook_registry {
                                              std::uint64_t id, bool body_method)>;
   [[nodiscard]] result<void> for_each_subscription(const subscription_fn& fn) const;
 
+  // When the webhook's current run of failed attempts began (auto-disable's clock);
+  // nullopt clears it. Kept apart from the record: it changes without the webhook
+  // changing, and goes with the webhook when it is removed.
+  [[nodiscard]] result<void> set_failing_since(std::uint64_t id,
+                                               std::optional<std::int64_t> since_ms);
+  // Every webhook with a run of failures under way: (id, since ms), in id order.
+  [[nodiscard]] result<std::vector<std::pair<std::uint64_t, std::int64_t>>> failing() const;
+
   // The id the next create will use.
   std::uint64_t next_id() const;
 

@@ -77,6 +77,9 @@ Options:
   --retention D        how long finished deliveries, their attempts and events are
                        kept, units ms/s/m/h/d (env HOOKD_RETENTION, default 30d);
                        pending work is kept however old
+  --disable-after D    deactivate a webhook whose attempts have all failed for this
+                       long (since its last success), cancelling its pending work;
+                       0 never (env HOOKD_DISABLE_AFTER, default 5d)
   --ca-file FILE       extra PEM CA certificates to trust for https receivers,
                        besides the system store (env HOOKD_CA_FILE, default none)
   --help               show this help
@@ -189,7 +192,7 @@ int serve(const std::vector<std::string>& args) {
       parse_flags(args,
                   {"listen", "data", "threads", "tokens", "events", "allow-cidr", "connect-timeout",
                    "attempt-timeout", "connections-per-origin", "max-in-flight", "retry-schedule",
-                   "retry-jitter", "ca-file", "max-retry-after", "retention"},
+                   "retry-jitter", "ca-file", "max-retry-after", "retention", "disable-after"},
                   {"fsync", "allow-private-targets"});
   if (f.help) {
     std::cout << k_serve_help;
@@ -295,6 +298,14 @@ int serve(const std::vector<std::string>& args) {
   auto retention = engine::parse_duration(flag(f, "retention", "HOOKD_RETENTION", "30d"));
   if (!retention) return usage_error("--retention: " + retention.error().message, "hookd serve");
   options.retention = *retention;
+  const std::string disable_after = flag(f, "disable-after", "HOOKD_DISABLE_AFTER", "5d");
+  if (disable_after == "0") {
+    options.disable_after = std::chrono::milliseconds(0);
+  } else {
+    auto parsed = engine::parse_duration(disable_after);
+    if (!parsed) return usage_error("--disable-after: " + parsed.error().message, "hookd serve");
+    options.disable_after = *parsed;
+  }
   const std::string jitter_text = flag(f, "retry-jitter", "HOOKD_RETRY_JITTER", "0.1");
   try {
     std::size_t used = 0;

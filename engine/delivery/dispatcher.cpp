@@ -106,6 +106,19 @@ bool dispatcher::in_flight(std::uint64_t webhook_id, const store::delivery_id& i
 
 void dispatcher::start() {
   if (stopped_ || started_.exchange(true)) return;
+  if (deps_.webhooks && options_.disable_after.count() > 0) {
+    // Runs of failures stored before the restart keep their start: each worker gets
+    // its webhooks' before its thread runs.
+    auto failing = deps_.webhooks->failing();
+    if (!failing) {
+      log::error("reading webhooks' failure runs failed; their clocks start afresh",
+                 {{"error", failing.error().message()}});
+    } else {
+      for (const auto& [id, since] : *failing) {
+        shard_of(id).failing.emplace(id, shard::failing_run{since, true});
+      }
+    }
+  }
   maintenance_->thread = std::thread([m = maintenance_.get()] {
     pthread_setname_np(pthread_self(), "hookd-maintain");
     m->ioc.run();

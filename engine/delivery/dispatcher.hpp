@@ -42,6 +42,7 @@ struct dispatcher_stats {
   // Fresh deliveries left on disk instead of memory: their origin held its share (or
   // the worker its cap). A claim brings each in when there is room.
   std::atomic<std::uint64_t> spilled{0};
+  std::atomic<std::uint64_t> auto_disabled{0};  // webhooks deactivated after failing too long
 };
 
 struct dispatcher_options {
@@ -61,6 +62,9 @@ struct dispatcher_options {
   // evenly among the workers); each origin holds at most origin_queue::share() of its
   // worker's. The rest waits on disk.
   std::size_t max_held = 65'536;
+  // A webhook whose attempts have all failed for this long (since the first failure
+  // after its last success) is deactivated through disable_webhook; 0 never.
+  std::chrono::milliseconds disable_after{std::chrono::hours(24 * 5)};
   // Cap on a receiver's Retry-After.
   std::chrono::milliseconds max_retry_after{std::chrono::hours(1)};
 };

@@ -323,7 +323,12 @@ void dispatcher_impl::conclude(self d, shard* s, delivery_job job, const webhook
     d->stats_.cancelled.fetch_add(1, std::memory_order_relaxed);
   }
   count(d, t.after.status, outcome);
-  if (t.disable_reason) d->deps_.disable_webhook(webhook_id, *t.disable_reason);
+  if (t.disable_reason) {
+    forget_health(d, s, webhook_id);
+    d->deps_.disable_webhook(webhook_id, *t.disable_reason);
+  } else {
+    track_health(d, s, webhook_id, outcome.error == error_kind::none, now_ms(d));
+  }
   if (outcome.error != error_kind::none) {
     log::warn("delivery attempt failed",
               {{"delivery", uuid},
@@ -365,6 +370,51 @@ void dispatcher_impl::count(self d, delivery_status after, const http_outcome& o
     st.failed_deliveries.fetch_add(1, std::memory_order_relaxed);
 }
 
+void dispatcher_impl::track_health(self d, shard* s, std::uint64_t webhook_id, bool ok,
+                                   std::int64_t now) {
+  if (d->options_.disable_after.count() <= 0) return;
+  auto it = s->failing.find(webhook_id);
+  if (ok) {
+    if (it != s->failing.end()) forget_health(d, s, webhook_id);
+    return;
+  }
+  if (it == s->failing.end()) {
+    s->failing.emplace(webhook_id, shard::failing_run{now, false});
+    return;
+  }
+  auto& run = it->second;
+  // Stored once the run has lasted a minute: a receiver that flaps writes nothing.
+  constexpr std::int64_t k_store_after_ms = 60'000;
+  if (!run.stored && now - run.since_ms >= k_store_after_ms && d->deps_.webhooks) {
+    if (auto r = d->deps_.webhooks->set_failing_since(webhook_id, run.since_ms); r) {
+      run.stored = true;
+    } else {
+      log::error("storing a webhook's failure run failed",
+                 {{"webhook", std::to_string(webhook_id)}, {"error", r.error().message()}});
+    }
+  }
+  if (now - run.since_ms < d->options_.disable_after.count()) return;
+  const std::string reason =
+      "every attempt failed for " + format_retry_schedule({d->options_.disable_after}) +
+      " (since " + format_rfc3339(run.since_ms) +
+      "): deactivated automatically; fix the receiver, then set active to true";
+  forget_health(d, s, webhook_id);
+  d->stats_.auto_disabled.fetch_add(1, std::memory_order_relaxed);
+  d->deps_.disable_webhook(webhook_id, reason);
+}
+
+void dispatcher_impl::forget_health(self d, shard* s, std::uint64_t webhook_id) {
+  auto it = s->failing.find(webhook_id);
+  if (it == s->failing.end()) return;
+  const bool stored = it->second.stored;
+  s->failing.erase(it);
+  if (!stored || !d->deps_.webhooks) return;
+  if (auto r = d->deps_.webhooks->set_failing_since(webhook_id, std::nullopt); !r) {
+    log::error("clearing a webhook's failure run failed",
+               {{"webhook", std::to_string(webhook_id)}, {"error", r.error().message()}});
+  }
+}
+
 void dispatcher_impl::cancel_webhook(self d, shard* s, std::uint64_t webhook_id) {
   if (s->stopping) return;
   // Re-checked when the cancel runs: a webhook deactivated and active again by now
@@ -377,6 +427,8 @@ void dispatcher_impl::cancel_webhook(self d, shard* s, std::uint64_t webhook_id)
     return;
   }
   if (*now && (*now)->active) return;
+  // Deactivated or deleted: a later reactivation starts a fresh run.
+  forget_health(d, s, webhook_id);
   std::vector<delivery_job> dropped = s->timeline->drop_webhook(webhook_id);
   for (auto& [key, o] : s->origins) {
     std::erase_if(o->waiting, [&](delivery_job& j) {

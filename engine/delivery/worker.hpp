@@ -47,7 +47,14 @@ struct dispatcher::shard {
   // Every delivery this worker holds (timeline, origin queues, running), all leased,
   // with the origin it counts against (origin_queue::held).
   boost::unordered_flat_map<store::delivery_id, origin_queue*, delivery_id_hash> known;
-  std::size_t max_held = 0;                      // its share of the dispatcher's max_held
+  std::size_t max_held = 0;  // its share of the dispatcher's max_held
+  // Webhooks of this worker whose attempts fail without a success since: when the run
+  // began, and whether that is stored (after a minute, so a restart keeps the clock).
+  struct failing_run {
+    std::int64_t since_ms = 0;
+    bool stored = false;
+  };
+  boost::unordered_flat_map<std::uint64_t, failing_run> failing;
   std::vector<store::delivery_id> held_scratch;  // `known` as a list, for lease renewal
 
   bool stopping = false;
@@ -125,6 +132,10 @@ struct dispatcher_impl {
   static void short_circuit(self d, shard* s, origin_queue* o, delivery_job job);
 
   static void count(self d, store::delivery_status after, const http_outcome& outcome);
+  // Auto-disable's clock: a success ends a webhook's run of failures; a run older than
+  // disable_after deactivates the webhook.
+  static void track_health(self d, shard* s, std::uint64_t webhook_id, bool ok, std::int64_t now);
+  static void forget_health(self d, shard* s, std::uint64_t webhook_id);
 
   // ---- operator actions ------------------------------------------------------------
 

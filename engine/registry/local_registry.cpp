@@ -61,4 +61,13 @@ result<void> local_registry::for_each_subscription(
       });
 }
 
+result<void> local_registry::set_failing_since(std::uint64_t id,
+                                               std::optional<std::int64_t> since_ms) {
+  return store_->set_failing_since(id, since_ms);
+}
+
+result<std::vector<std::pair<std::uint64_t, std::int64_t>>> local_registry::failing() const {
+  return store_->failing();
+}
+
 }  // namespace hookd::engine

@@ -26,6 +26,8 @@ class local_registry final : public registry {
   result<void> for_each(const std::function<void(const webhook_record&)>& fn) const override;
   result<void> for_each_subscription(
       const std::function<void(const subscription&)>& fn) const override;
+  result<void> set_failing_since(std::uint64_t id, std::optional<std::int64_t> since_ms) override;
+  result<std::vector<std::pair<std::uint64_t, std::int64_t>>> failing() const override;
   void watch(watcher fn) override;
 
   const store::webhook_registry& storage() const noexcept { return *store_; }

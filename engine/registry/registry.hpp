@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "store/errc.hpp"
@@ -67,6 +68,14 @@ class registry {
   // within a group (start-up: no full record is read).
   [[nodiscard]] virtual result<void> for_each_subscription(
       const std::function<void(const subscription&)>& fn) const = 0;
+
+  // Auto-disable's clock: when the webhook's current run of failed attempts began;
+  // nullopt clears it. Not a change of the webhook (no change feed); removed with it.
+  [[nodiscard]] virtual result<void> set_failing_since(std::uint64_t id,
+                                                       std::optional<std::int64_t> since_ms) = 0;
+  // Every webhook with a run of failures under way: (id, since ms).
+  [[nodiscard]] virtual result<std::vector<std::pair<std::uint64_t, std::int64_t>>> failing()
+      const = 0;
 
   // Adds a watcher of the change feed: called after every durable change, in the
   // order the changes were made (one at a time), watchers in the order of

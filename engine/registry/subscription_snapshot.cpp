@@ -1,10 +1,13 @@
 // The subscription trie: versions share every node a change does not touch; an edit
-// copies the root's pointers, the inner node and the leaf on the path to each key it
-// changes, and matching reads two pointers and one short leaf without allocating.
+// copies the root's pointers and the two nodes on the path to each leaf it changes,
+// and re-encodes that leaf. Matching reads two 64-wide nodes and one leaf without
+// allocating.
 #include "engine/registry/subscription_snapshot.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <functional>
+#include <new>
 
 namespace hookd::engine {
 namespace {
@@ -37,17 +40,30 @@ class key_text {
 };
 
 std::uint64_t hash_of(std::string_view key) { return std::hash<std::string_view>{}(key); }
-std::size_t outer_index(std::uint64_t h) { return static_cast<std::size_t>(h >> 56); }
-std::size_t inner_index(std::uint64_t h) { return static_cast<std::size_t>((h >> 48) & 0xff); }
 
-bool by_id(const subscription_snapshot::subscriber& a, const subscription_snapshot::subscriber& b) {
-  return a.id < b.id;
+// Six bits of the hash per level.
+std::size_t level(std::uint64_t h, int n) {
+  return static_cast<std::size_t>((h >> (58 - 6 * n)) & 63);
 }
+
+std::size_t align8(std::size_t n) { return (n + 7) & ~std::size_t{7}; }
+
+using subscriber = subscription_snapshot::subscriber;
+
+bool by_id(const subscriber& a, const subscriber& b) { return a.id < b.id; }
 
 }  // namespace
 
+// A leaf's entries while an edit changes them.
+struct leaf_entry {
+  std::uint64_t hash = 0;
+  std::string key;
+  std::vector<subscriber> subscribers;
+};
+
 // A version being made from another: nodes copied in this edit are written in place,
-// the rest are shared with the base until touched.
+// the rest are shared with the base until touched; changed leaves are decoded, edited
+// and encoded again once at the end.
 class subscription_snapshot::editor {
  public:
   explicit editor(const subscription_snapshot& base)
@@ -66,16 +82,16 @@ class subscription_snapshot::editor {
 
   void remove(std::string_view key, std::uint64_t id) {
     const std::uint64_t h = hash_of(key);
-    if (!find(h, key)) return;  // nothing to copy for a key that is not there
-    leaf& l = writable_leaf(h);
-    auto e = std::find_if(l.entries.begin(), l.entries.end(),
-                          [&](const entry& x) { return x.hash == h && x.key == key; });
+    auto& es = entries_of(h);
+    auto e = std::find_if(es.begin(), es.end(),
+                          [&](const leaf_entry& x) { return x.hash == h && x.key == key; });
+    if (e == es.end()) return;
     auto& list = e->subscribers;
     auto it = std::lower_bound(list.begin(), list.end(), subscriber{id, true}, by_id);
     if (it == list.end() || it->id != id) return;
     list.erase(it);
     --next_->size_;
-    if (list.empty()) l.entries.erase(e);
+    if (list.empty()) es.erase(e);
   }
 
   // A whole list at once (the builder's keys are unique).
@@ -83,53 +99,107 @@ class subscription_snapshot::editor {
     std::sort(list.begin(), list.end(), by_id);
     next_->size_ += list.size();
     const std::uint64_t h = hash_of(key);
-    writable_leaf(h).entries.push_back({h, std::string(key), std::move(list)});
+    entries_of(h).push_back({h, std::string(key), std::move(list)});
   }
 
-  std::shared_ptr<const subscription_snapshot> finish() { return std::move(next_); }
+  std::shared_ptr<const subscription_snapshot> finish() {
+    for (auto& [index, es] : dirty_) {
+      writable_low(index >> 12, (index >> 6) & 63)->leaves[index & 63] = encode(es);
+    }
+    dirty_.clear();
+    return std::move(next_);
+  }
 
  private:
-  const entry* find(std::uint64_t h, std::string_view key) const {
-    const auto& in = next_->root_[outer_index(h)];
-    if (!in) return nullptr;
-    const auto& l = in->leaves[inner_index(h)];
-    if (!l) return nullptr;
-    for (const auto& e : l->entries) {
-      if (e.hash == h && e.key == key) return &e;
-    }
-    return nullptr;
-  }
-
-  entry& entry_of(std::string_view key) {
+  leaf_entry& entry_of(std::string_view key) {
     const std::uint64_t h = hash_of(key);
-    leaf& l = writable_leaf(h);
-    for (auto& e : l.entries) {
+    auto& es = entries_of(h);
+    for (auto& e : es) {
       if (e.hash == h && e.key == key) return e;
     }
-    return l.entries.emplace_back(entry{h, std::string(key), {}});
+    return es.emplace_back(leaf_entry{h, std::string(key), {}});
   }
 
-  leaf& writable_leaf(std::uint64_t h) {
-    const std::size_t o = outer_index(h);
-    auto& in = fresh_inners_[o];
-    if (!in) {
+  // The entries of the leaf `h` falls in, decoded once per edit.
+  std::vector<leaf_entry>& entries_of(std::uint64_t h) {
+    const std::size_t index = (level(h, 0) << 12) | (level(h, 1) << 6) | level(h, 2);
+    auto [it, fresh] = dirty_.try_emplace(index);
+    if (fresh) {
+      if (const auto& m = next_->root_[level(h, 0)]) {
+        if (const auto& l = m->lows[level(h, 1)]) {
+          if (const auto& bytes = l->leaves[level(h, 2)]) it->second = decode(bytes.get());
+        }
+      }
+    }
+    return it->second;
+  }
+
+  low* writable_low(std::size_t o, std::size_t m) {
+    auto& fresh_mid = fresh_mids_[o];
+    if (!fresh_mid) {
       const auto& base = next_->root_[o];
-      in = base ? std::make_shared<inner>(*base) : std::make_shared<inner>();
-      next_->root_[o] = in;
+      fresh_mid = base ? std::make_shared<mid>(*base) : std::make_shared<mid>();
+      next_->root_[o] = fresh_mid;
     }
-    const std::size_t i = inner_index(h);
-    auto& fresh = fresh_leaves_[(o << 8) | i];
-    if (!fresh) {
-      const auto& base = in->leaves[i];
-      fresh = base ? std::make_shared<leaf>(*base) : std::make_shared<leaf>();
-      in->leaves[i] = fresh;
+    auto& fresh_low = fresh_lows_[(o << 6) | m];
+    if (!fresh_low) {
+      const auto& base = fresh_mid->lows[m];
+      fresh_low = base ? std::make_shared<low>(*base) : std::make_shared<low>();
+      fresh_mid->lows[m] = fresh_low;
     }
-    return *fresh;
+    return fresh_low.get();
+  }
+
+  static std::vector<leaf_entry> decode(const std::uint64_t* words) {
+    const auto* bytes = reinterpret_cast<const std::byte*>(words);
+    std::uint32_t n = 0;
+    std::memcpy(&n, bytes, sizeof n);
+    const auto* heads = std::launder(reinterpret_cast<const head*>(bytes + 8));
+    std::vector<leaf_entry> out;
+    out.reserve(n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+      std::uint32_t len = 0;
+      std::memcpy(&len, bytes + heads[i].offset, sizeof len);
+      const auto* chars = reinterpret_cast<const char*>(bytes + heads[i].offset + 4);
+      const auto* subs = std::launder(
+          reinterpret_cast<const subscriber*>(bytes + align8(heads[i].offset + 4 + len)));
+      out.push_back({heads[i].hash, std::string(chars, len),
+                     std::vector<subscriber>(subs, subs + heads[i].count)});
+    }
+    return out;
+  }
+
+  static leaf encode(const std::vector<leaf_entry>& es) {
+    if (es.empty()) return nullptr;
+    std::size_t size = 8 + es.size() * sizeof(head);
+    for (const auto& e : es) {
+      size = align8(size + 4 + e.key.size()) + e.subscribers.size() * sizeof(subscriber);
+    }
+    auto words = std::make_shared<std::uint64_t[]>(align8(size) / 8);
+    auto* bytes = reinterpret_cast<std::byte*>(words.get());
+    const auto n = static_cast<std::uint32_t>(es.size());
+    std::memcpy(bytes, &n, sizeof n);
+    std::size_t offset = 8 + es.size() * sizeof(head);
+    for (std::size_t i = 0; i < es.size(); ++i) {
+      const auto& e = es[i];
+      new (bytes + 8 + i * sizeof(head)) head{e.hash, static_cast<std::uint32_t>(offset),
+                                              static_cast<std::uint32_t>(e.subscribers.size())};
+      const auto len = static_cast<std::uint32_t>(e.key.size());
+      std::memcpy(bytes + offset, &len, sizeof len);
+      std::memcpy(bytes + offset + 4, e.key.data(), e.key.size());
+      offset = align8(offset + 4 + len);
+      for (const auto& s : e.subscribers) {
+        new (bytes + offset) subscriber(s);
+        offset += sizeof(subscriber);
+      }
+    }
+    return words;
   }
 
   std::shared_ptr<subscription_snapshot> next_;
-  std::array<std::shared_ptr<inner>, k_fan> fresh_inners_{};
-  std::unordered_map<std::size_t, std::shared_ptr<leaf>> fresh_leaves_;
+  std::array<std::shared_ptr<mid>, k_fan> fresh_mids_{};
+  std::unordered_map<std::size_t, std::shared_ptr<low>> fresh_lows_;
+  std::unordered_map<std::size_t, std::vector<leaf_entry>> dirty_;
 };
 
 bool subscription_snapshot::is_body_method(std::string_view http_method) {
@@ -189,12 +259,25 @@ std::span<const subscription_snapshot::subscriber> subscription_snapshot::match(
     std::string_view account, std::string_view type) const {
   const key_text key(account, type);
   const std::uint64_t h = hash_of(key.view());
-  const auto& in = root_[outer_index(h)];
-  if (!in) return {};
-  const auto& l = in->leaves[inner_index(h)];
+  const auto& m = root_[level(h, 0)];
+  if (!m) return {};
+  const auto& l = m->lows[level(h, 1)];
   if (!l) return {};
-  for (const auto& e : l->entries) {
-    if (e.hash == h && e.key == key.view()) return e.subscribers;
+  const auto& words = l->leaves[level(h, 2)];
+  if (!words) return {};
+  const auto* bytes = reinterpret_cast<const std::byte*>(words.get());
+  std::uint32_t n = 0;
+  std::memcpy(&n, bytes, sizeof n);
+  const auto* heads = std::launder(reinterpret_cast<const head*>(bytes + 8));
+  for (std::uint32_t i = 0; i < n; ++i) {
+    if (heads[i].hash != h) continue;
+    std::uint32_t len = 0;
+    std::memcpy(&len, bytes + heads[i].offset, sizeof len);
+    const std::string_view stored(reinterpret_cast<const char*>(bytes + heads[i].offset + 4), len);
+    if (stored != key.view()) continue;
+    const auto* subs = std::launder(
+        reinterpret_cast<const subscriber*>(bytes + align8(heads[i].offset + 4 + len)));
+    return {subs, heads[i].count};
   }
   return {};
 }

@@ -1,9 +1,11 @@
 // The in-memory subscription index the hot path matches against: for each (account,
 // event type), the active webhooks subscribed to it. A version is immutable; a
 // registry change makes the next version by copying only the path to the keys the
-// change touches (a two-level trie over the key's hash, 256 x 256 leaves), so a
-// change costs the same at a thousand webhooks as at a million, and publish matches
-// without a lock shared with registry writes.
+// change touches (a three-level trie of 64-wide nodes over the key's hash, with
+// 262,144 leaves), so a change costs about the same at a thousand webhooks as at a
+// million, and publish matches without a lock shared with registry writes. A leaf is
+// one allocation holding its keys' hashes, the keys and their subscribers, so a match
+// reads two small nodes and one leaf.
 //
 // It holds ids only: what a delivery needs of its webhook (URL, secret, schedule) is
 // read when the delivery is attempted (webhook_targets).
@@ -58,21 +60,25 @@ class subscription_snapshot {
   static bool is_body_method(std::string_view http_method);
 
  private:
-  static constexpr std::size_t k_fan = 256;
-  struct entry {
+  static constexpr std::size_t k_fan = 64;
+  // A leaf's bytes: u32 count, u32 unused, then `count` heads, then per entry its key
+  // (u32 length, the bytes, padded to 8) and its subscribers.
+  struct head {
     std::uint64_t hash = 0;
-    std::string key;  // account 0x00 type
-    std::vector<subscriber> subscribers;
+    std::uint32_t offset = 0;  // of the entry's key length, from the leaf's start
+    std::uint32_t count = 0;   // subscribers
   };
-  struct leaf {
-    std::vector<entry> entries;
+  // 8-byte words, so heads and subscribers placed in them are aligned.
+  using leaf = std::shared_ptr<const std::uint64_t[]>;
+  struct low {
+    std::array<leaf, k_fan> leaves;
   };
-  struct inner {
-    std::array<std::shared_ptr<const leaf>, k_fan> leaves;
+  struct mid {
+    std::array<std::shared_ptr<const low>, k_fan> lows;
   };
   class editor;
 
-  std::array<std::shared_ptr<const inner>, k_fan> root_;
+  std::array<std::shared_ptr<const mid>, k_fan> root_;
   std::size_t size_ = 0;
 };
 

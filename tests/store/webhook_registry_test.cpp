@@ -604,6 +604,23 @@ TEST_F(WebhookRegistry, ForEachSubscriptionReadsTheMethodOfEntriesWrittenWithout
   EXPECT_EQ(seen, (std::vector<std::pair<std::uint64_t, bool>>{{1, false}, {2, true}}));
 }
 
+TEST_F(WebhookRegistry, FailureRunsAreStoredReadBackClearedAndGoWithTheWebhook) {
+  (void)registry_->create(sample()).value();  // 1
+  (void)registry_->create(sample()).value();  // 2
+  ASSERT_TRUE(registry_->set_failing_since(2, 1'800'000'000'000).has_value());
+  ASSERT_TRUE(registry_->set_failing_since(1, 1'700'000'000'000).has_value());
+  using runs = std::vector<std::pair<std::uint64_t, std::int64_t>>;
+  EXPECT_EQ(registry_->failing().value(), (runs{{1, 1'700'000'000'000}, {2, 1'800'000'000'000}}));
+  ASSERT_NO_FATAL_FAILURE(reopen());
+  EXPECT_EQ(registry_->failing().value(), (runs{{1, 1'700'000'000'000}, {2, 1'800'000'000'000}}));
+  ASSERT_TRUE(registry_->set_failing_since(1, std::nullopt).has_value());
+  ASSERT_TRUE(registry_->remove(2).has_value());
+  EXPECT_TRUE(registry_->failing().value().empty());
+  // A late write for a removed webhook stores nothing.
+  ASSERT_TRUE(registry_->set_failing_since(2, 1).has_value());
+  EXPECT_TRUE(registry_->failing().value().empty());
+}
+
 TEST_F(WebhookRegistry, ForEachOnEmptyRegistryVisitsNothing) {
   int visits = 0;
   ASSERT_FALSE(registry_->for_each([&](const webhook_record&) { ++visits; }).has_error());

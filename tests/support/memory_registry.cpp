@@ -74,6 +74,7 @@ result<void> memory_registry::remove(std::uint64_t id) {
     if (it == records_.end()) return errc::not_found;
     before = std::move(it->second);
     records_.erase(it);
+    failing_.erase(id);
   }
   changed({id, std::nullopt, std::move(before)});
   return {};
@@ -139,6 +140,23 @@ result<void> memory_registry::for_each_subscription(
   });
   for (const auto& r : rows) fn(engine::subscription{r.account, r.type, r.id, r.body});
   return {};
+}
+
+result<void> memory_registry::set_failing_since(std::uint64_t id,
+                                                std::optional<std::int64_t> since_ms) {
+  std::lock_guard lock(mutex_);
+  if (!records_.contains(id)) return {};
+  if (since_ms) {
+    failing_[id] = *since_ms;
+  } else {
+    failing_.erase(id);
+  }
+  return {};
+}
+
+result<std::vector<std::pair<std::uint64_t, std::int64_t>>> memory_registry::failing() const {
+  std::lock_guard lock(mutex_);
+  return std::vector<std::pair<std::uint64_t, std::int64_t>>(failing_.begin(), failing_.end());
 }
 
 }  // namespace hookd::test

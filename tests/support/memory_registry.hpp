@@ -28,6 +28,8 @@ class memory_registry final : public engine::registry {
       const std::function<void(const engine::webhook_record&)>& fn) const override;
   result<void> for_each_subscription(
       const std::function<void(const engine::subscription&)>& fn) const override;
+  result<void> set_failing_since(std::uint64_t id, std::optional<std::int64_t> since_ms) override;
+  result<std::vector<std::pair<std::uint64_t, std::int64_t>>> failing() const override;
   void watch(watcher fn) override;
 
   // Every record, in id order (to build a subscription snapshot).
@@ -40,6 +42,7 @@ class memory_registry final : public engine::registry {
   mutable std::mutex mutex_;
   std::mutex feed_mutex_;  // held from a change until its watchers return: changes in order
   std::map<std::uint64_t, engine::webhook_record> records_;
+  std::map<std::uint64_t, std::int64_t> failing_;
   std::uint64_t next_id_ = 1;
   std::vector<watcher> watchers_;  // added before concurrent use
 };

@@ -153,6 +153,8 @@ TEST_F(HookdCli, HelpDescribesEveryFlag) {
                            "--max-retry-after",
                            "--ca-file",
                            "--retention",
+                           "--disable-after",
+                           "HOOKD_DISABLE_AFTER",
                            "HOOKD_RETENTION",
                            "30d",
                            "HOOKD_LISTEN",

@@ -471,6 +471,94 @@ TEST_F(Dispatcher, GoneDisablesTheWebhookAndCancelsItsDeliveries) {
   EXPECT_EQ(record(later).status, delivery_status::cancelled);
 }
 
+// ---- auto-disable -----------------------------------------------------------------------
+
+TEST_F(Dispatcher, AWebhookFailingForDisableAfterIsDeactivatedAndItsWorkCancelled) {
+  auto options = defaults();
+  options.disable_after = 1h;
+  receivers_.script(k_url_a, {fake_reply::status(500)});
+  const auto hook = create_webhook(k_url_a);
+  const auto waiting = stored(hook, k_t0 + 3 * 3'600'000);  // due in 3 h
+  start(options);
+  const auto first = publish(hook);  // the run of failures begins at t0
+  wait_attempted(first, 1);
+  at(30min);
+  wait_attempted(publish(hook), 1);
+  EXPECT_TRUE(disabled().empty());
+  EXPECT_TRUE(registry_.get(hook).value().active);
+  at(1h);
+  const auto last = publish(hook);
+  wait_status(last, delivery_status::cancelled);
+  wait_status(waiting, delivery_status::cancelled);
+  const auto calls = disabled();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].first, hook);
+  EXPECT_NE(calls[0].second.find("every attempt failed for 1h (since 2027-01-15T08:00:00"),
+            std::string::npos)
+      << calls[0].second;
+  const auto w = registry_.get(hook).value();
+  EXPECT_FALSE(w.active);
+  EXPECT_EQ(w.disabled_reason, calls[0].second);
+  EXPECT_EQ(stats().auto_disabled.load(), 1u);
+}
+
+TEST_F(Dispatcher, ASuccessResetsTheClock) {
+  auto options = defaults();
+  options.disable_after = 1h;
+  options.policy = retry_policy({2h}, 0.0);  // no retry comes due in this test
+  receivers_.script(k_url_a,
+                    {fake_reply::status(500), fake_reply::status(200), fake_reply::status(500)});
+  const auto hook = create_webhook(k_url_a);
+  start(options);
+  wait_attempted(publish(hook), 1);  // fails at t0
+  at(30min);
+  wait_status(publish(hook), delivery_status::succeeded);  // 2xx at 30 min
+  at(61min);
+  wait_attempted(publish(hook), 1);  // fails: a new run from 61 min
+  at(89min);
+  wait_attempted(publish(hook), 1);
+  idle();
+  EXPECT_TRUE(disabled().empty());
+  EXPECT_TRUE(registry_.get(hook).value().active);
+}
+
+TEST_F(Dispatcher, ARunOfFailuresIsStoredOnceItLastsAMinuteAndClearedByASuccess) {
+  auto options = defaults();
+  options.disable_after = 1h;
+  options.policy = retry_policy({2h}, 0.0);
+  receivers_.script(k_url_a,
+                    {fake_reply::status(500), fake_reply::status(500), fake_reply::status(200)});
+  const auto hook = create_webhook(k_url_a);
+  start(options);
+  wait_attempted(publish(hook), 1);  // the run begins at t0: in memory only
+  idle();
+  EXPECT_TRUE(registry_.failing().value().empty());
+  at(2min);
+  wait_attempted(publish(hook), 1);  // past a minute: stored, with its start
+  idle();
+  EXPECT_EQ(registry_.failing().value(),
+            (std::vector<std::pair<std::uint64_t, std::int64_t>>{{hook, k_t0}}));
+  at(3min);
+  wait_status(publish(hook), delivery_status::succeeded);
+  idle();
+  EXPECT_TRUE(registry_.failing().value().empty());
+}
+
+TEST_F(Dispatcher, ARunStoredBeforeARestartKeepsItsStart) {
+  auto options = defaults();
+  options.disable_after = 1h;
+  receivers_.script(k_url_a, {fake_reply::status(500)});
+  const auto hook = create_webhook(k_url_a);
+  // As the last run of the process left it: failing since 61 minutes ago.
+  ASSERT_TRUE(registry_.set_failing_since(hook, k_t0 - 61 * 60'000));
+  start(options);
+  const auto id = publish(hook);
+  wait_status(id, delivery_status::cancelled);  // one more failure: over the hour
+  ASSERT_EQ(disabled().size(), 1u);
+  EXPECT_EQ(disabled()[0].first, hook);
+  EXPECT_TRUE(registry_.failing().value().empty());
+}
+
 TEST_F(Dispatcher, CrashedAttemptReleasesItsLeaseAndTheDeliveryIsAttemptedAgain) {
   receivers_.script(k_url_a, {fake_reply::crashing(), fake_reply::status(200)});
   start();
