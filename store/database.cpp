@@ -5,9 +5,11 @@
 #include <string>
 #include <system_error>
 
+#include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/table_properties_collectors.h>
+#include <rocksdb/write_buffer_manager.h>
 
 #include "store/database_impl.hpp"
 
@@ -72,16 +74,24 @@ explained<std::unique_ptr<database>> database::open(const database_options& opti
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.IncreaseParallelism(2);
+  // Memory is bounded whatever is written: all memtables together stay within 64 MiB
+  // (a family is flushed when the budget is reached), and one 32 MiB block cache
+  // serves every family.
+  db_options.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(64ULL << 20);
   // Point lookups by id and prefix scans dominate; a bloom filter spares
   // disk reads for absent ids.
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.block_cache = rocksdb::NewLRUCache(32ULL << 20);
   rocksdb::ColumnFamilyOptions cf_options(db_options);
+  cf_options.write_buffer_size = 16ULL << 20;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
 
   // Families whose keys are not in time order lose entries to retention all over
-  // their key space: a file where deletions pile up is compacted early, so the space
-  // comes back without waiting for its level to fill.
+  // their key space, and the due queue loses every entry it ever had: a file where
+  // deletions pile up is compacted early, so the space comes back and a scan from the
+  // start of the due queue (the first claim after a restart) does not wade through
+  // millions of deleted entries.
   rocksdb::ColumnFamilyOptions expiring_options(cf_options);
   expiring_options.table_properties_collector_factories.push_back(
       rocksdb::NewCompactOnDeletionCollectorFactory(10'000, 2'000));
@@ -94,7 +104,7 @@ explained<std::unique_ptr<database>> database::open(const database_options& opti
       {k_events, expiring_options},
       {k_deliveries, cf_options},
       {k_webhook_deliveries, expiring_options},
-      {k_due, cf_options},
+      {k_due, expiring_options},
       {k_attempts, cf_options},
       {k_webhook_status, cf_options},
       {k_event_times, cf_options},

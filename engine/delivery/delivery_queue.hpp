@@ -37,10 +37,10 @@ struct claim_request {
   std::size_t max = 0;                 // at most this many
   std::chrono::milliseconds lease{0};  // nobody else claims them until now + lease
   partition part;
-  // Whether the claimer takes a delivery of this webhook now (its origin has room in
-  // the claimer's memory); null takes all. Skipped deliveries stay due, unleased, and
+  // Whether the claimer takes a delivery of this webhook due then, now (its origin has
+  // room in the claimer's memory); null takes all. Skipped deliveries stay due, unleased, and
   // a later claim comes back to them.
-  std::function<bool(std::uint64_t webhook_id)> admit;
+  std::function<bool(std::uint64_t webhook_id, std::int64_t due_ms)> admit;
   // Due entries one claim reads at most, so skipping a large backlog of a full origin
   // costs a bounded step; the next claim reads on from where this one stopped.
   std::size_t max_scan = k_max_scan;

@@ -141,7 +141,21 @@ void dispatcher::start() {
 void dispatcher::submit(std::vector<delivery_job> jobs) {
   if (stopped_) return;  // they are on disk; the next start claims them
   auto hand_off = [this](shard* s, std::vector<delivery_job> part) {
-    net::post(s->ioc, [this, s, part = std::move(part)]() mutable {
+    // Publishers faster than the worker: what it has not taken in yet is capped too,
+    // and beyond that the deliveries stay on disk (released, due now) for its claims.
+    const std::size_t n = part.size();
+    if (s->incoming.fetch_add(n, std::memory_order_relaxed) + n > s->max_held / 2) {
+      s->incoming.fetch_sub(n, std::memory_order_relaxed);
+      std::vector<delivery_id> ids;
+      ids.reserve(n);
+      for (const auto& job : part) ids.push_back(job.record.id);
+      deps_.queue->release(ids);
+      stats_.spilled.fetch_add(n, std::memory_order_relaxed);
+      net::post(s->ioc, [s] { s->timeline->left_on_disk(); });
+      return;
+    }
+    net::post(s->ioc, [this, s, n, part = std::move(part)]() mutable {
+      s->incoming.fetch_sub(n, std::memory_order_relaxed);
       // Fresh from publish: due now (even if the clock stepped back since).
       for (auto& job : part) {
         if (!s->stopping) dispatcher_impl::enqueue(this, s, std::move(job));

@@ -152,7 +152,7 @@ result<claim_batch> local_queue::claim(const claim_request& request) {
     std::vector<bool> admitted(step.size(), true);
     for (std::size_t i = 0; i < step.size(); ++i) {
       if (request.admit && request.part.contains(step[i].second)) {
-        admitted[i] = request.admit(step[i].second);
+        admitted[i] = request.admit(step[i].second, step[i].first.due_ms);
       }
     }
     bool full = false;

@@ -1,6 +1,8 @@
 // The timeline of near retries and the refills that claim due work from the queue.
 #include "engine/delivery/scheduler.hpp"
 
+#include <malloc.h>
+
 #include <algorithm>
 
 #include <boost/asio/post.hpp>
@@ -24,7 +26,8 @@ scheduler::scheduler(boost::asio::io_context& ioc, delivery_queue& queue, const 
       hooks_(std::move(h)),
       wake_timer_(ioc),
       refill_timer_(ioc),
-      room_timer_(ioc) {}
+      room_timer_(ioc),
+      disk_timer_(ioc) {}
 
 void scheduler::start() {
   refill();
@@ -42,6 +45,19 @@ void scheduler::stop() {
   wake_timer_.cancel();
   refill_timer_.cancel();
   room_timer_.cancel();
+  disk_timer_.cancel();
+}
+
+void scheduler::due_on_disk(std::int64_t due_ms) {
+  if (stopped_ || (disk_due_ms_ && *disk_due_ms_ <= due_ms)) return;
+  disk_due_ms_ = due_ms;
+  disk_timer_.expires_after(
+      std::chrono::milliseconds(std::max<std::int64_t>(0, due_ms - time_.now_ms())));
+  disk_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    disk_due_ms_.reset();
+    refill();
+  });
 }
 
 bool scheduler::keeps(std::int64_t due_ms) const {
@@ -197,6 +213,9 @@ void scheduler::loop() {
     if (ec || stopped_) return;
     refill();
     release_due();
+    // Memory freed by finished or cancelled work goes back to the system, so RSS
+    // falls after a backlog drains.
+    malloc_trim(0);
     loop();
   });
 }

@@ -40,7 +40,7 @@ class scheduler {
     std::function<void(delivery_job)> claimed;
     // A fresh admission test for one claim: whether a delivery of this webhook may be
     // taken into memory now (its origin has room).
-    std::function<std::function<bool(std::uint64_t)>()> admitter;
+    std::function<std::function<bool(std::uint64_t, std::int64_t)>()> admitter;
     // How many deliveries the worker holds (the memory cap), and their ids (renewal).
     std::function<std::size_t()> held_count;
     std::function<const std::vector<store::delivery_id>&()> held;
@@ -75,6 +75,9 @@ class scheduler {
   // The worker left a due delivery on disk (its origin was full): freed room brings a
   // refill to read it back.
   void left_on_disk() { skipped_ = true; }
+  // The worker left a retry due at `due_ms` (within the window) on disk: a refill runs
+  // at that time to bring it back.
+  void due_on_disk(std::int64_t due_ms);
 
   std::size_t size() const noexcept { return timeline_.size(); }
 
@@ -93,7 +96,9 @@ class scheduler {
   boost::asio::steady_timer wake_timer_;
   boost::asio::steady_timer refill_timer_;
   boost::asio::steady_timer room_timer_;
-  bool paused_ = false;  // a refill stopped at max_held
+  boost::asio::steady_timer disk_timer_;
+  std::optional<std::int64_t> disk_due_ms_;  // the earliest retry left on disk, armed
+  bool paused_ = false;                      // a refill stopped at max_held
   // The last refill left due deliveries behind (their origins were full): a freed
   // slot brings a refill after room_delay_, which grows while refills find nothing.
   bool skipped_ = false;

@@ -104,20 +104,20 @@ void dispatcher_impl::take_claimed(self d, shard* s, delivery_job job) {
   s->timeline->hold(std::move(job));
 }
 
-std::function<bool(std::uint64_t)> dispatcher_impl::admitter(self d, shard* s) {
+std::function<bool(std::uint64_t, std::int64_t)> dispatcher_impl::admitter(self d, shard* s) {
   // Counts what this claim admitted so far, per origin and in all.
   struct tally {
     boost::unordered_flat_map<origin_queue*, std::size_t> per_origin;
     std::size_t total = 0;
   };
-  return [d, s, t = std::make_shared<tally>()](std::uint64_t webhook_id) {
+  return [d, s, t = std::make_shared<tally>()](std::uint64_t webhook_id, std::int64_t due_ms) {
     auto found = d->deps_.target(webhook_id);
     // Unknown, deleted or unreadable: taken, so the worker settles it (cancels it, or
     // gives it back) instead of leaving it due.
     if (!found || !*found || !(*found)->active) return true;
     origin_queue* o = origin_of(d, s, **found);
-    // An open circuit fails what is due at once: it passes through without staying.
-    if (o->circuit_open()) return true;
+    // An open circuit fails what is due now at once: it passes through without staying.
+    if (o->circuit_open() && due_ms <= now_ms(d)) return true;
     auto& mine = t->per_origin[o];
     if (s->known.size() + t->total >= s->max_held || o->held + mine >= o->share()) return false;
     ++mine;
@@ -149,7 +149,8 @@ void dispatcher_impl::enqueue(self d, shard* s, delivery_job job) {
     return;
   }
   origin_queue* o = origin_of(d, s, *target);
-  if (!s->known.contains(job.record.id) && !o->circuit_open() && !has_room(s, o)) {
+  if (!s->known.contains(job.record.id) && !job.manual && !job.last_chance && !o->circuit_open() &&
+      !has_room(s, o)) {
     // Fresh from publish for an origin that holds its share already (or a worker at
     // its cap): it waits on disk, not in memory, and a claim brings it in later.
     spill(d, s, std::move(job));
@@ -348,10 +349,16 @@ void dispatcher_impl::conclude(self d, shard* s, delivery_job job, const webhook
   // disk for a later claim.
   const std::int64_t due = t.after.next_attempt_at_ms;
   origin_queue* o = origin_of(d, s, target);
-  const bool keep = !s->stopping && s->timeline->keeps(due) && has_room(s, o);
+  const bool soon = !s->stopping && s->timeline->keeps(due);
+  const bool keep = soon && has_room(s, o);
   settle(d, s, t.after, previous_due, std::move(t.attempt),
          keep ? s->timeline->lease_until(due) : 0);
-  if (!keep) return;
+  if (!keep) {
+    // Its origin holds its share: the retry waits on disk, and a refill at its due
+    // time brings it back (so it keeps its schedule).
+    if (soon) s->timeline->due_on_disk(due);
+    return;
+  }
   job.record = std::move(t.after);
   job.manual = false;
   job.last_chance = false;

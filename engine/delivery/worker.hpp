@@ -2,6 +2,7 @@
 // worker's thread: admission into origin queues, attempts, operator actions, stop.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -47,7 +48,8 @@ struct dispatcher::shard {
   // Every delivery this worker holds (timeline, origin queues, running), all leased,
   // with the origin it counts against (origin_queue::held).
   boost::unordered_flat_map<store::delivery_id, origin_queue*, delivery_id_hash> known;
-  std::size_t max_held = 0;  // its share of the dispatcher's max_held
+  std::size_t max_held = 0;              // its share of the dispatcher's max_held
+  std::atomic<std::size_t> incoming{0};  // handed over by submit, not taken in yet
   // Webhooks of this worker whose attempts fail without a success since: when the run
   // began, and whether that is stored (after a minute, so a restart keeps the clock).
   struct failing_run {
@@ -101,7 +103,7 @@ struct dispatcher_impl {
   // A refill's claimed delivery: counted, then held until due.
   static void take_claimed(self d, shard* s, delivery_job job);
   // The admission test of one claim (origin room, counting what the claim took).
-  static std::function<bool(std::uint64_t)> admitter(self d, shard* s);
+  static std::function<bool(std::uint64_t, std::int64_t)> admitter(self d, shard* s);
   // The job's webhook as it is now (nullptr: deleted). When the registry cannot be
   // read, the job is handed back to the queue (its lease released, still due on
   // disk) and this returns nullopt.

@@ -92,7 +92,7 @@ result<engine::claim_batch> memory_queue::claim(const engine::claim_request& req
         break;
       }
       if (!request.part.contains(webhook) || leases_.held(key.id, request.now_ms)) continue;
-      if (request.admit && !request.admit(webhook)) {
+      if (request.admit && !request.admit(webhook, key.due_ms)) {
         batch.skipped = true;
         continue;
       }

@@ -222,7 +222,7 @@ TYPED_TEST(DeliveryQueue, ClaimSkipsWhatAdmitRefusesAndALaterClaimComesBackToIt)
   for (std::uint64_t n = 1; n <= 5; ++n) ds.push_back(this->delivery(n, 1, k_t0));
   for (std::uint64_t n = 6; n <= 8; ++n) ds.push_back(this->delivery(n, 2, k_t0 + 1));
   this->add(this->event("evt_1"), ds);
-  auto refuse_1 = [](std::uint64_t webhook) { return webhook != 1; };
+  auto refuse_1 = [](std::uint64_t webhook, std::int64_t) { return webhook != 1; };
   auto first = this->q().claim(claim_request{.now_ms = k_t0,
                                              .due_by_ms = k_t0 + 10,
                                              .max = 100,
@@ -604,7 +604,7 @@ TEST_F(LocalQueueScan, ABacklogOfRefusedEntriesIsCrossedInBoundedStepsAndRevisit
     ds.push_back(delivery(n, 2, k_t0));
   }
   ASSERT_TRUE(q.append(event("evt_1"), ds, k_t0, 0ms));
-  auto refuse_1 = [](std::uint64_t webhook) { return webhook != 1; };
+  auto refuse_1 = [](std::uint64_t webhook, std::int64_t) { return webhook != 1; };
   ids got;
   int claims = 0;
   for (;;) {
