@@ -148,11 +148,28 @@ result<claim_batch> local_queue::claim(const claim_request& request) {
       break;
     }
     scanned_total += *scanned;
-    // Admission is asked without the lock: it reads the claimer's own state.
-    std::vector<bool> admitted(step.size(), true);
-    for (std::size_t i = 0; i < step.size(); ++i) {
-      if (request.admit && request.part.contains(step[i].second)) {
-        admitted[i] = request.admit(step[i].second, step[i].first.due_ms);
+    // Candidates (the partition's, not leased) first, under the lock; then admission,
+    // asked without it (it reads the claimer's own state), and only for as many as
+    // the claim can still take.
+    std::vector<char> open(step.size(), 0);
+    {
+      std::lock_guard lock(mutex_);
+      for (std::size_t i = 0; i < step.size(); ++i) {
+        open[i] = request.part.contains(step[i].second) &&
+                  !leases_.held(step[i].first.id, request.now_ms);
+      }
+    }
+    std::vector<char> admitted(step.size(), 1);
+    if (request.admit) {
+      std::size_t yes = 0;
+      for (std::size_t i = 0; i < step.size(); ++i) {
+        if (!open[i]) continue;
+        if (taken.size() + yes == request.max) {
+          admitted[i] = 0;
+          continue;
+        }
+        admitted[i] = request.admit(step[i].second, step[i].first.due_ms) ? 1 : 0;
+        if (admitted[i]) ++yes;
       }
     }
     bool full = false;
@@ -161,7 +178,7 @@ result<claim_batch> local_queue::claim(const claim_request& request) {
       for (std::size_t i = 0; i < step.size(); ++i) {
         const auto& [key, webhook] = step[i];
         stop = successor(key);
-        if (!request.part.contains(webhook) || leases_.held(key.id, request.now_ms)) continue;
+        if (!open[i] || leases_.held(key.id, request.now_ms)) continue;
         if (!admitted[i]) {
           if (!skipped) skipped = key;
           continue;
