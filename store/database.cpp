@@ -74,15 +74,23 @@ explained<std::unique_ptr<database>> database::open(const database_options& opti
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.IncreaseParallelism(2);
-  // Memory is bounded whatever is written: all memtables together stay within 64 MiB
+  // Memory is bounded whatever is written: all memtables together stay within 48 MiB
   // (a family is flushed when the budget is reached), and one 32 MiB block cache
-  // serves every family.
-  db_options.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(64ULL << 20);
+  // serves every family and holds the tables' indexes and filters too.
+  db_options.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(48ULL << 20);
+  // Families written rarely (the registry) would otherwise keep the oldest log file
+  // alive for ever: past this much log, their memtables are flushed and it goes.
+  db_options.max_total_wal_size = 128ULL << 20;
+  // RocksDB's own LOG is rotated instead of growing with every compaction.
+  db_options.max_log_file_size = 4ULL << 20;
+  db_options.keep_log_file_num = 4;
   // Point lookups by id and prefix scans dominate; a bloom filter spares
   // disk reads for absent ids.
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.block_cache = rocksdb::NewLRUCache(32ULL << 20);
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
   rocksdb::ColumnFamilyOptions cf_options(db_options);
   cf_options.write_buffer_size = 16ULL << 20;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
@@ -106,7 +114,7 @@ explained<std::unique_ptr<database>> database::open(const database_options& opti
       {k_webhook_deliveries, expiring_options},
       {k_due, expiring_options},
       {k_attempts, cf_options},
-      {k_webhook_status, cf_options},
+      {k_webhook_status, expiring_options},
       {k_event_times, cf_options},
   };
 

@@ -445,9 +445,10 @@ result<std::size_t> delivery_queue::remove_events_before(
 
 result<void> delivery_queue::compact_before(std::int64_t cutoff_ms) {
   auto& d = db_.internals();
+  // Range tombstones free space when they are compacted down onto the files under them;
+  // the last level itself is not rewritten (that would copy every live delivery on
+  // every pass).
   rocksdb::CompactRangeOptions options;
-  // Range tombstones only free space when the files under them are rewritten.
-  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
   const delivery_id end_id = first_id_of(cutoff_ms);
   const rocksdb::Slice end_delivery(reinterpret_cast<const char*>(end_id.data()), end_id.size());
   const std::string end_time =

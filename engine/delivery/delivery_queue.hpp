@@ -51,6 +51,7 @@ struct claim_batch {
   std::vector<delivery_job> jobs;
   bool more = false;     // stopped at max or at max_scan: claiming again reads on
   bool skipped = false;  // due deliveries were left for later because admit said no
+  std::optional<std::int64_t> skipped_due_ms;  // the earliest due time of those
 };
 
 // A delivery's new state after an attempt (or a cancel or manual retry), written with

@@ -231,6 +231,7 @@ result<claim_batch> local_queue::claim(const claim_request& request) {
   claim_batch batch;
   batch.more = !reached_end;
   batch.skipped = skipped.has_value();
+  if (skipped) batch.skipped_due_ms = skipped->due_ms;
   batch.jobs = std::move(jobs);
   return batch;
 }
@@ -378,6 +379,7 @@ result<std::vector<store::delivery_record>> local_queue::failed_since(std::uint6
 result<expiry_report> local_queue::remove_expired(std::int64_t cutoff_ms, std::int64_t now_ms) {
   // Steps of a thousand deliveries: claim_one waits for one step at most.
   constexpr std::size_t k_step = 1'000;
+  std::lock_guard pass(expiry_pass_mutex_);
   expiry_report report;
   std::set<std::pair<std::string, std::string>> kept_events;
   std::optional<store::delivery_id> after;

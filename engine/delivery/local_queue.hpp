@@ -78,6 +78,7 @@ class local_queue final : public delivery_queue {
   // A step of retention and a claim_one exclude each other: a delivery is either
   // leased before retention looks at it, or gone before claim_one reads it.
   std::shared_mutex expiry_mutex_;
+  std::mutex expiry_pass_mutex_;  // one retention pass at a time
   lease_table leases_;
   std::map<std::pair<std::size_t, std::size_t>, cursor> cursors_;
 };

@@ -182,6 +182,11 @@ void scheduler::refill(bool continuation) {
   }
   const bool took = !claimed->jobs.empty();
   chain_skipped_ = chain_skipped_ || claimed->skipped;
+  // Left behind because their origin is full and they are not due yet (an open
+  // circuit's retries): a refill at that time brings them in, as for any retry.
+  if (claimed->skipped_due_ms && *claimed->skipped_due_ms > now) {
+    due_on_disk(*claimed->skipped_due_ms);
+  }
   for (auto& job : claimed->jobs) {
     // The claim renewed the lease of one this worker still holds: one copy is enough,
     // or it would be attempted twice.

@@ -93,6 +93,7 @@ result<engine::claim_batch> memory_queue::claim(const engine::claim_request& req
       }
       if (!request.part.contains(webhook) || leases_.held(key.id, request.now_ms)) continue;
       if (request.admit && !request.admit(webhook, key.due_ms)) {
+        if (!batch.skipped) batch.skipped_due_ms = key.due_ms;
         batch.skipped = true;
         continue;
       }
