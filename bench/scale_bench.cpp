@@ -1156,8 +1156,8 @@ double time_to_all_failed(const fs::path& dir, const std::string& url, std::uint
   create_webhook(*e, "deadsched", webhook_body("dead", {k_dead_type}, url));
   const auto t0 = steady::now();
   for (std::uint64_t i = 0; i < n; ++i) publish(*e, "deadsched", k_dead_type, "{}");
-  const bool all = e->wait_until(
-      [n](const engine::engine_stats& s) { return s.failed_deliveries >= n; }, 120s);
+  const bool all =
+      e->wait_until([n](const engine::engine_stats& s) { return s.failed_deliveries >= n; }, 120s);
   const double took = seconds_since(t0);
   e->stop(100ms);
   return all ? took : -1;
@@ -1165,17 +1165,16 @@ double time_to_all_failed(const fs::path& dir, const std::string& url, std::uint
 
 void phase_deadsched(report& r, const config& c, const origins& ports) {
   const std::uint64_t n = 2'000;
-  const double refused =
-      time_to_all_failed(c.data / "deadsched-refused",
-                         format("http://127.0.0.1:%u/h", closed_port()), n);
-  const double hanging = time_to_all_failed(
-      c.data / "deadsched-hanging", format("http://127.0.0.1:%u/h", ports.dead[0]), n);
+  const double refused = time_to_all_failed(c.data / "deadsched-refused",
+                                            format("http://127.0.0.1:%u/h", closed_port()), n);
+  const double hanging = time_to_all_failed(c.data / "deadsched-hanging",
+                                            format("http://127.0.0.1:%u/h", ports.dead[0]), n);
   if (refused < 0) {
     r.row("2,000 deliveries to a dead receiver (refuses), 1s x 4: all failed", "not in 120 s",
           "<= 10 s", "MISS");
   } else {
-    r.at_most("2,000 deliveries to a dead receiver (refuses), 1s x 4: all failed", refused, 10,
-              "s", 1);
+    r.at_most("2,000 deliveries to a dead receiver (refuses), 1s x 4: all failed", refused, 10, "s",
+              1);
   }
   r.info("2,000 deliveries to a dead receiver (never answers), 1s x 4: all failed",
          hanging < 0 ? std::string("not in 120 s") : format("%.1f s", hanging));
@@ -1501,7 +1500,7 @@ config read_config() {
   }
   fs::create_directories(c.data);
   const char* phases = std::getenv("SCALE_PHASES");
-  const std::set<std::string> known{"match",   "create",  "startup",   "pending",
+  const std::set<std::string> known{"match",   "create",    "startup",  "pending",
                                     "dead150", "deadsched", "retention"};
   if (phases && *phases) {
     std::stringstream ss(phases);

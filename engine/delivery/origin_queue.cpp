@@ -33,8 +33,27 @@ void origin_queue::open(std::int64_t now_ms) {
   open_until_ms_ = now_ms + cool_down_.count();
 }
 
+void origin_queue::count_answer(std::int64_t now_ms) {
+  ++answers_;
+  if (window_start_ms_ == 0) window_start_ms_ = now_ms;
+  const std::int64_t elapsed = now_ms - window_start_ms_;
+  if (elapsed < 1'000) return;
+  // Answers per second, smoothed over the last few seconds.
+  const double rate = static_cast<double>(answers_) * 1'000.0 / static_cast<double>(elapsed);
+  rate_ = rate_ == 0 ? rate : (rate_ + rate) / 2;
+  answers_ = 0;
+  window_start_ms_ = now_ms;
+}
+
+std::size_t origin_queue::share() const noexcept {
+  if (open_) return k_min_held;
+  const auto by_rate = static_cast<std::size_t>(rate_ * k_horizon_s);
+  return std::max({k_min_held, limit_ * k_held_per_slot, by_rate});
+}
+
 origin_queue::effect origin_queue::on_outcome(const http_outcome& outcome, std::int64_t now_ms) {
   effect e;
+  if (!unreachable(outcome)) count_answer(now_ms);
   if (outcome.error == error_kind::none) {
     limit_ = std::min(max_limit_, limit_ + 1);
   } else if (signals_overload(outcome) && limit_ > 1) {

@@ -43,15 +43,15 @@ class origin_queue {
   // Deliveries of this origin the worker holds in memory (waiting, running, timeline).
   std::size_t held = 0;
 
-  // How many it may hold: what its concurrency limit can use in the next seconds
-  // (k_held_per_slot per allowed connection), at least k_min_held. A receiver that
-  // slows down or dies sees its limit halved, and with it its share of memory; the
-  // rest of its backlog waits on disk.
+  // How many it may hold: what it can use in the next seconds, by its answer rate
+  // (k_horizon_s of answers) or its concurrency limit (k_held_per_slot per allowed
+  // connection), at least k_min_held. A receiver that slows down or dies sees its
+  // limit halved and its rate fall, and with them its share of memory; the rest of its
+  // backlog waits on disk.
   static constexpr std::size_t k_held_per_slot = 256;
   static constexpr std::size_t k_min_held = 64;
-  std::size_t share() const noexcept {
-    return open_ ? k_min_held : std::max(k_min_held, limit_ * k_held_per_slot);
-  }
+  static constexpr double k_horizon_s = 2.0;
+  std::size_t share() const noexcept;
 
   std::size_t limit() const noexcept { return limit_; }
   bool has_room() const noexcept { return in_flight < limit_; }
@@ -77,6 +77,7 @@ class origin_queue {
 
  private:
   void open(std::int64_t now_ms);
+  void count_answer(std::int64_t now_ms);
 
   std::size_t max_limit_;
   std::size_t limit_;
@@ -87,6 +88,10 @@ class origin_queue {
   bool probing_ = false;  // a probe was admitted and has not answered yet
   store::delivery_id probe_{};
   std::int64_t open_until_ms_ = 0;
+  // Answers (any response, success or not) per second, smoothed.
+  double rate_ = 0;
+  std::size_t answers_ = 0;
+  std::int64_t window_start_ms_ = 0;
 };
 
 }  // namespace hookd::engine
