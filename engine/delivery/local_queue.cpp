@@ -220,16 +220,21 @@ result<claim_batch> local_queue::claim(const claim_request& request) {
   if (skipped && (!c.skipped || *skipped < *c.skipped)) c.skipped = skipped;
   c.at = c.low ? std::min(stop, *c.low) : stop;
   c.low.reset();
+  std::optional<due_key> behind;  // skipped entries the cursor comes back to
   if (reached_end && c.skipped) {
     // Past the end of what is due: the next claim starts over at the first entry
     // left behind.
     c.at = std::min(c.at, *c.skipped);
+    behind = c.skipped;
     c.skipped.reset();
   }
   // A read that failed is tried again by the next claim, not left behind the cursor.
   for (const auto& k : unreadable) c.at = std::min(c.at, k);
   claim_batch batch;
   batch.more = !reached_end;
+  // Left behind by this claim, or by earlier ones the cursor now returns to: either
+  // way there is due work the claimer said no to, and freed room should claim again.
+  if (!skipped) skipped = behind;
   batch.skipped = skipped.has_value();
   if (skipped) batch.skipped_due_ms = skipped->due_ms;
   batch.jobs = std::move(jobs);

@@ -37,7 +37,8 @@ TEST(OriginShare, GrowsWithAFastReceiversAnswerRate) {
 }
 
 TEST(OriginShare, FallsToTheFloorWhileTheCircuitIsOpen) {
-  origin_queue o(32, circuit_options{.failures_to_open = 5, .cool_down = std::chrono::seconds(10),
+  origin_queue o(32, circuit_options{.failures_to_open = 5,
+                                     .cool_down = std::chrono::seconds(10),
                                      .max_cool_down = std::chrono::seconds(300)});
   for (int i = 0; i < 5; ++i) (void)o.on_outcome(refused(), k_t0 + i);
   ASSERT_TRUE(o.circuit_open());
