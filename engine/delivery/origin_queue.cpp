@@ -37,8 +37,9 @@ void origin_queue::count_answer(std::int64_t now_ms) {
   ++answers_;
   if (window_start_ms_ == 0) window_start_ms_ = now_ms;
   const std::int64_t elapsed = now_ms - window_start_ms_;
-  if (elapsed < 1'000) return;
-  // Answers per second, smoothed over the last few seconds.
+  if (elapsed < 250) return;
+  // Answers per second over quarter-second windows, smoothed: a fast receiver's share
+  // grows within its first second of a backlog.
   const double rate = static_cast<double>(answers_) * 1'000.0 / static_cast<double>(elapsed);
   rate_ = rate_ == 0 ? rate : (rate_ + rate) / 2;
   answers_ = 0;
