@@ -11,7 +11,8 @@
 //
 // Environment (default in brackets):
 //   SCALE_PHASES            comma-separated subset of
-//                           match,create,startup,pending,dead150,deadsched,retention [all]
+//                           match,create,startup,pending,dead150,cancel,deadsched,
+//                           retention [all]
 //   SCALE_DATA              data folder, one subfolder per phase [a temp folder, removed after]
 //   SCALE_WEBHOOKS          registry size of create and startup [1000000]
 //   SCALE_CREATE_BATCH      creates per timed batch [2000]; SCALE_CREATE_REPS batches [3]
@@ -1132,6 +1133,39 @@ void phase_dead150(report& r, const config& c, const origins& ports) {
              after.failed_attempts > 0 ? "; WARNING: some dead attempts had already ended" : ""));
 }
 
+// ---- phase: cancel ------------------------------------------------------------------------
+
+// 100k pending 4 KB deliveries to a black hole, then the webhook is deleted: every one
+// is cancelled, and the memory they took comes back without the bench trimming it.
+void phase_cancel(report& r, const config& c, const origins& ports) {
+  const fs::path dir = c.data / "cancel";
+  fs::remove_all(dir);
+  const std::uint64_t n = 100'000;
+  const std::string payload = payload_of(4096);
+  auto e = open_engine(delivery_options(dir));
+  e->start();
+  const std::uint64_t hook = create_webhook(
+      *e, "cancel",
+      webhook_body("dead", {k_dead_type}, format("http://127.0.0.1:%u/h", ports.dead[0])));
+  malloc_trim(0);
+  const std::uint64_t before = status_kib("VmRSS");
+  for (std::uint64_t i = 0; i < n; ++i) publish(*e, "cancel", k_dead_type, payload);
+  e->wait_until([&](const engine::engine_stats& s) { return s.failed_attempts >= n; }, 5min);
+  const std::uint64_t pending_rss = status_kib("VmRSS");
+  const auto t0 = steady::now();
+  if (!e->webhooks().remove("cancel", hook)) throw std::runtime_error("cannot delete the webhook");
+  const bool all =
+      e->wait_until([&](const engine::engine_stats& s) { return s.cancelled >= n; }, 5min);
+  const double cancel_s = seconds_since(t0);
+  const std::uint64_t after = status_kib("VmRSS");
+  e->stop(100ms);
+  r.info("100k pending 4 KB deliveries to a black hole: RSS before / pending / after delete",
+         format("%.0f / %.0f / %.0f MiB", mib(before), mib(pending_rss), mib(after)));
+  r.row("delete of that webhook: all cancelled", all ? format("%.1f s", cancel_s) : "not in 5 min",
+        "-", all ? "info" : "MISS");
+  r.note("cancel: RSS read without trimming in the bench: what the engine gave back itself");
+}
+
 // ---- phase: deadsched -------------------------------------------------------------------
 
 // A port nothing listens on: connections to it are refused at once.
@@ -1500,8 +1534,8 @@ config read_config() {
   }
   fs::create_directories(c.data);
   const char* phases = std::getenv("SCALE_PHASES");
-  const std::set<std::string> known{"match",   "create",    "startup",  "pending",
-                                    "dead150", "deadsched", "retention"};
+  const std::set<std::string> known{"match",   "create", "startup",   "pending",
+                                    "dead150", "cancel", "deadsched", "retention"};
   if (phases && *phases) {
     std::stringstream ss(phases);
     std::string p;
@@ -1509,7 +1543,7 @@ config read_config() {
       if (p.empty()) continue;
       if (!known.contains(p)) {
         std::fprintf(stderr, "scale: unknown phase %s in SCALE_PHASES (known: %s)\n", p.c_str(),
-                     "match,create,startup,pending,dead150,deadsched,retention");
+                     "match,create,startup,pending,dead150,cancel,deadsched,retention");
         std::exit(2);
       }
       c.phases.insert(p);
@@ -1554,8 +1588,8 @@ int run() {
   auto has = [&](const char* p) { return c.phases.contains(p); };
 
   std::unique_ptr<origin_process> helper;
-  if (has("pending") || has("dead150") || has("deadsched") || has("retention")) {
-    const bool receivers = has("pending") || has("dead150") || has("deadsched");
+  if (has("pending") || has("dead150") || has("cancel") || has("deadsched") || has("retention")) {
+    const bool receivers = has("pending") || has("dead150") || has("cancel") || has("deadsched");
     helper = std::make_unique<origin_process>(receivers ? c.healthy_ports : 0,
                                               receivers ? 1 + c.dead_origins : 0,
                                               has("retention") ? c.healthy_ports : 0);
@@ -1571,6 +1605,7 @@ int run() {
   phase("startup", [&](report& r) { phase_startup(r, c); });
   phase("pending", [&](report& r) { phase_pending(r, c, helper->ports()); });
   phase("dead150", [&](report& r) { phase_dead150(r, c, helper->ports()); });
+  phase("cancel", [&](report& r) { phase_cancel(r, c, helper->ports()); });
   phase("deadsched", [&](report& r) { phase_deadsched(r, c, helper->ports()); });
   phase("retention", [&](report& r) { phase_retention(r, c, helper->ports()); });
   helper.reset();

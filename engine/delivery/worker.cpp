@@ -4,6 +4,8 @@
 // scheduler (timeline and claims), outcome_batch (writes), attempt_request (signing).
 #include "engine/delivery/worker.hpp"
 
+#include <malloc.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -467,6 +469,8 @@ void dispatcher_impl::cancel_backlog(self d, std::uint64_t webhook_id) {
   }
   d->stats_.cancelled.fetch_add(*n, std::memory_order_relaxed);
   if (*n > 0) d->deps_.progressed();
+  // A large backlog gone: give its memory back to the system now.
+  if (*n >= 1'000) malloc_trim(0);
 }
 
 void dispatcher_impl::retry_now(self d, shard* s, delivery_id id, bool manual) {
