@@ -1409,12 +1409,25 @@ void phase_retention(report& r, const config& c, const origins& ports) {
   const folder_size& x2 = at(2);
   const folder_size& x5 = at(5);
   const folder_size& x10 = at(10);
-  const double growth = (static_cast<double>(x10.total) - static_cast<double>(x5.total)) /
-                        static_cast<double>(x5.total);
-  r.row("data folder size after steady load for 10x the retention",
-        format("%.1f MiB at 5x, %.1f MiB at 10x (%+.1f%%)", mib_of_bytes(x5.total),
-               mib_of_bytes(x10.total), 100.0 * growth),
-        "flat: <= +5% from 5x to 10x", growth <= 0.05 ? "pass" : "MISS");
+  // The size moves in a saw-tooth (the WAL and the memtables' flushes), so one point
+  // each at 5x and 10x can fall anywhere on it: the judged figure is the highest size
+  // after any pass, over 2x-5x (steady state) against 5x-10x.
+  auto highest = [&](std::int64_t from, std::int64_t to) {
+    std::uint64_t hi = 0;
+    for (const auto& p : passes) {
+      if (p.at_ms <= k_t0 + from * retention_ms || p.at_ms > k_t0 + to * retention_ms) continue;
+      hi = std::max(hi, p.folder_bytes);
+    }
+    return hi;
+  };
+  const std::uint64_t early = highest(2, 5);
+  const std::uint64_t late = highest(5, 10);
+  const double growth = (static_cast<double>(late) - static_cast<double>(early)) /
+                        static_cast<double>(std::max<std::uint64_t>(1, early));
+  r.row("data folder under steady load, highest after a pass, 2x-5x vs 5x-10x the retention",
+        format("%.1f MiB, then %.1f MiB (%+.1f%%)", mib_of_bytes(early), mib_of_bytes(late),
+               100.0 * growth),
+        "flat: <= +5%", growth <= 0.05 ? "pass" : "MISS");
   r.info("data folder size at 1x / 2x / 5x / 10x the retention",
          format("%.1f / %.1f / %.1f / %.1f MiB", mib_of_bytes(x1.total), mib_of_bytes(x2.total),
                 mib_of_bytes(x5.total), mib_of_bytes(x10.total)));
@@ -1422,8 +1435,6 @@ void phase_retention(report& r, const config& c, const origins& ports) {
          format("%.1f -> %.1f / %.1f -> %.1f / %.1f -> %.1f MiB", mib_of_bytes(x5.tables),
                 mib_of_bytes(x10.tables), mib_of_bytes(x5.wal), mib_of_bytes(x10.wal),
                 mib_of_bytes(x5.info_log), mib_of_bytes(x10.info_log)));
-  // The size moves in a saw-tooth (the WAL and the memtables' flushes), so one point
-  // each at 5x and 10x can fall anywhere on it: the range over every pass, for context.
   auto range = [&](std::int64_t from, std::int64_t to) {
     std::uint64_t lo = UINT64_MAX;
     std::uint64_t hi = 0;

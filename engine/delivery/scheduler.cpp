@@ -119,7 +119,7 @@ void scheduler::room_freed(std::size_t held_now) {
   room_timer_.expires_after(room_delay_);
   room_timer_.async_wait([this](boost::system::error_code ec) {
     room_refill_armed_ = false;
-    if (!ec) refill();
+    if (!ec) refill(false, true);
   });
 }
 
@@ -147,7 +147,7 @@ void scheduler::release_due() {
   arm();
 }
 
-void scheduler::refill(bool continuation) {
+void scheduler::refill(bool continuation, bool for_room) {
   if (stopped_) return;
   // Disk must reflect every outcome this worker has seen before it is read back.
   if (!hooks_.flush()) return;
@@ -165,7 +165,13 @@ void scheduler::refill(bool continuation) {
     paused_ = true;
     return;
   }
-  if (!continuation) chain_skipped_ = false;
+  if (!continuation) {
+    chain_skipped_ = false;
+    chain_for_room_ = for_room;
+  }
+  // Room freed by finishing attempts is refilled often: each such claim reads a few
+  // thousand entries past full origins, not the whole budget.
+  constexpr std::size_t k_room_scan = 4'096;
   const std::size_t room = std::min(k_refill_step, options_.max_held - held);
   auto claimed = queue_.claim(claim_request{
       .now_ms = now,
@@ -174,7 +180,7 @@ void scheduler::refill(bool continuation) {
       .lease = options_.lease,
       .part = options_.part,
       .admit = hooks_.admitter ? hooks_.admitter() : nullptr,
-      .max_scan = claim_request::k_max_scan,
+      .max_scan = chain_for_room_ ? k_room_scan : claim_request::k_max_scan,
   });
   if (!claimed) {
     log::error("claiming due deliveries failed", {{"error", claimed.error().message()}});

@@ -82,7 +82,9 @@ class scheduler {
   std::size_t size() const noexcept { return timeline_.size(); }
 
  private:
-  void refill(bool continuation = false);
+  // `for_room`: after attempts freed room; it reads fewer due entries past full
+  // origins (they are many and frequent), the periodic refill reads the full budget.
+  void refill(bool continuation = false, bool for_room = false);
   void release_due();
   void arm();
   void loop();
@@ -103,6 +105,7 @@ class scheduler {
   // slot brings a refill after room_delay_, which grows while refills find nothing.
   bool skipped_ = false;
   bool chain_skipped_ = false;
+  bool chain_for_room_ = false;
   bool room_refill_armed_ = false;
   std::chrono::milliseconds room_delay_{20};
   std::optional<std::int64_t> renewed_ms_;  // when held leases were last renewed

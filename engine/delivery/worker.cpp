@@ -107,19 +107,28 @@ void dispatcher_impl::take_claimed(self d, shard* s, delivery_job job) {
 }
 
 std::function<bool(std::uint64_t, std::int64_t)> dispatcher_impl::admitter(self d, shard* s) {
-  // Counts what this claim admitted so far, per origin and in all.
+  // Counts what this claim admitted so far, per origin and in all; each webhook's
+  // origin is looked up once per claim.
   struct tally {
+    boost::unordered_flat_map<std::uint64_t, origin_queue*> origin_of_webhook;
     boost::unordered_flat_map<origin_queue*, std::size_t> per_origin;
     std::size_t total = 0;
+    std::int64_t now = 0;
   };
-  return [d, s, t = std::make_shared<tally>()](std::uint64_t webhook_id, std::int64_t due_ms) {
-    auto found = d->deps_.target(webhook_id);
-    // Unknown, deleted or unreadable: taken, so the worker settles it (cancels it, or
-    // gives it back) instead of leaving it due.
-    if (!found || !*found || !(*found)->active) return true;
-    origin_queue* o = origin_of(d, s, **found);
+  auto t = std::make_shared<tally>();
+  t->now = now_ms(d);
+  return [d, s, t](std::uint64_t webhook_id, std::int64_t due_ms) {
+    auto [it, fresh] = t->origin_of_webhook.try_emplace(webhook_id, nullptr);
+    if (fresh) {
+      auto found = d->deps_.target(webhook_id);
+      if (found && *found && (*found)->active) it->second = origin_of(d, s, **found);
+    }
+    origin_queue* o = it->second;
+    // Unknown, deleted, inactive or unreadable: taken, so the worker settles it (cancels
+    // it, or gives it back) instead of leaving it due.
+    if (!o) return true;
     // An open circuit fails what is due now at once: it passes through without staying.
-    if (o->circuit_open() && due_ms <= now_ms(d)) return true;
+    if (o->circuit_open() && due_ms <= t->now) return true;
     auto& mine = t->per_origin[o];
     if (s->known.size() + t->total >= s->max_held || o->held + mine >= o->share()) return false;
     ++mine;
