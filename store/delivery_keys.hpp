@@ -58,14 +58,15 @@ inline std::string status_prefix(std::uint64_t webhook_id, delivery_status statu
   return k;
 }
 
-inline std::string status_key(std::uint64_t webhook_id, delivery_status status, const delivery_id& id) {
+inline std::string status_key(std::uint64_t webhook_id, delivery_status status,
+                              const delivery_id& id) {
   std::string k = status_prefix(webhook_id, status);
   k.append(as_view(id));
   return k;
 }
 
 inline std::string event_time_key(std::int64_t occurred_ms, std::string_view account,
-                           std::string_view id) {
+                                  std::string_view id) {
   std::string k = be64_key(static_cast<std::uint64_t>(std::max<std::int64_t>(occurred_ms, 0)));
   append_part(k, account);
   k.append(id);
@@ -84,7 +85,6 @@ inline constexpr std::string_view k_indexes_flag = "indexes.status_and_event_tim
 inline bool in_due_queue(delivery_status s) {
   return s == delivery_status::pending || s == delivery_status::in_flight;
 }
-
 
 // The id right after `id` in byte order.
 inline delivery_id id_after(delivery_id id) {
