@@ -8,6 +8,9 @@
 #include <string>
 #include <string_view>
 
+#include <optional>
+
+#include <rocksdb/iterator.h>
 #include <rocksdb/slice.h>
 
 #include "store/delivery_records.hpp"
@@ -101,6 +104,19 @@ inline delivery_id first_id_of(std::int64_t ms) {
   const auto t = static_cast<std::uint64_t>(std::max<std::int64_t>(ms, 0));
   for (int i = 0; i < 6; ++i) id[static_cast<std::size_t>(i)] = (t >> (40 - 8 * i)) & 0xff;
   return id;
+}
+
+// Positions `it` at the first key under `prefix` after prefix + `after` (exclusive), or
+// at the prefix's first key: one page of an index read on from the last.
+inline void seek_after(rocksdb::Iterator& it, const std::string& prefix,
+                       const std::optional<delivery_id>& after) {
+  if (!after) {
+    it.Seek(prefix);
+    return;
+  }
+  const std::string start = prefix + std::string(as_view(*after));
+  it.Seek(start);
+  if (it.Valid() && as_view(it.key()) == start) it.Next();
 }
 
 }  // namespace hookd::store

@@ -164,13 +164,7 @@ result<delivery_page> delivery_queue::list(std::uint64_t webhook_id,
   auto* family = status ? d.webhook_status : d.webhook_deliveries;
   const std::string prefix = status ? status_prefix(webhook_id, *status) : be64_key(webhook_id);
   std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(rocksdb::ReadOptions(), family));
-  if (after) {
-    const std::string start = prefix + std::string(as_view(*after));
-    it->Seek(start);
-    if (it->Valid() && as_view(it->key()) == start) it->Next();
-  } else {
-    it->Seek(prefix);
-  }
+  seek_after(*it, prefix, after);
   for (; it->Valid() && as_view(it->key()).starts_with(prefix); it->Next()) {
     const delivery_id id = to_id(as_view(it->key()).substr(prefix.size()));
     auto rec = get(id);
@@ -248,13 +242,7 @@ result<std::vector<delivery_record>> delivery_queue::pending_of_webhook(
   const std::string prefix = status_prefix(webhook_id, delivery_status::pending);
   std::unique_ptr<rocksdb::Iterator> it(
       d.db->NewIterator(rocksdb::ReadOptions(), d.webhook_status));
-  if (after) {
-    const std::string start = prefix + std::string(as_view(*after));
-    it->Seek(start);
-    if (it->Valid() && as_view(it->key()) == start) it->Next();
-  } else {
-    it->Seek(prefix);
-  }
+  seek_after(*it, prefix, after);
   std::vector<delivery_id> ids;
   for (; it->Valid() && as_view(it->key()).starts_with(prefix) && ids.size() < limit; it->Next()) {
     ids.push_back(to_id(as_view(it->key()).substr(prefix.size())));

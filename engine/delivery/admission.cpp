@@ -47,14 +47,8 @@ void dispatcher_impl::spill(self d, shard* s, delivery_job job) {
 }
 
 void dispatcher_impl::take_claimed(self d, shard* s, delivery_job job) {
-  const auto found = target_of(d, s, job);
-  if (!found) return;
-  const auto& target = *found;
-  if (!target || !target->active) {
-    forget(s, job.record.id);
-    cancel(d, s, std::move(job));
-    return;
-  }
+  const auto target = active_target(d, s, job);
+  if (!target) return;
   remember(s, job.record.id, origin_of(d, s, *target));
   s->timeline->hold(std::move(job));
 }

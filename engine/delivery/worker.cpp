@@ -68,15 +68,21 @@ std::optional<std::shared_ptr<const webhook_target>> dispatcher_impl::target_of(
   return std::nullopt;
 }
 
-void dispatcher_impl::enqueue(self d, shard* s, delivery_job job) {
+std::shared_ptr<const webhook_target> dispatcher_impl::active_target(self d, shard* s,
+                                                                     delivery_job& job) {
   const auto found = target_of(d, s, job);
-  if (!found) return;
-  const auto& target = *found;
-  if (!target || !target->active) {
+  if (!found) return nullptr;
+  if (!*found || !(*found)->active) {
     forget(s, job.record.id);
     cancel(d, s, std::move(job));
-    return;
+    return nullptr;
   }
+  return *found;
+}
+
+void dispatcher_impl::enqueue(self d, shard* s, delivery_job job) {
+  const auto target = active_target(d, s, job);
+  if (!target) return;
   origin_queue* o = origin_of(d, s, *target);
   if (!s->known.contains(job.record.id) && !job.manual && !job.last_chance && !o->circuit_open() &&
       !has_room(s, o)) {
@@ -168,14 +174,8 @@ void dispatcher_impl::pump(self d, shard* s, origin_queue* o) {
 }
 
 net::awaitable<void> dispatcher_impl::attempt(self d, shard* s, origin_queue* o, delivery_job job) {
-  const auto found = target_of(d, s, job);
-  if (!found) co_return;
-  const auto target = *found;
-  if (!target || !target->active) {
-    forget(s, job.record.id);
-    cancel(d, s, std::move(job));
-    co_return;
-  }
+  const auto target = active_target(d, s, job);
+  if (!target) co_return;
   const std::int64_t started_ms = now_ms(d);
   const attempt_request request(job, *target, started_ms);
   {
@@ -204,14 +204,9 @@ net::awaitable<void> dispatcher_impl::attempt(self d, shard* s, origin_queue* o,
 }
 
 void dispatcher_impl::short_circuit(self d, shard* s, origin_queue* o, delivery_job job) {
-  const auto found = target_of(d, s, job);
-  if (!found) return;
-  const auto& target = *found;
+  const auto target = active_target(d, s, job);
+  if (!target) return;
   forget(s, job.record.id);
-  if (!target || !target->active) {
-    cancel(d, s, std::move(job));
-    return;
-  }
   d->stats_.short_circuited.fetch_add(1, std::memory_order_relaxed);
   http_outcome outcome;
   outcome.error = error_kind::origin_unavailable;

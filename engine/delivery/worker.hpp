@@ -109,6 +109,9 @@ struct dispatcher_impl {
   // disk) and this returns nullopt.
   static std::optional<std::shared_ptr<const webhook_target>> target_of(self d, shard* s,
                                                                         const delivery_job& job);
+  // The job's webhook when it is active; otherwise the job is settled here (cancelled,
+  // or handed back when unreadable) and this returns null.
+  static std::shared_ptr<const webhook_target> active_target(self d, shard* s, delivery_job& job);
 
   // ---- admission: origin queues and in-flight limits ------------------------------
 
