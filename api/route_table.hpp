@@ -27,8 +27,9 @@ struct route_call {
 using route_handler = response (*)(const route_call& call);
 
 enum class route_access {
-  token,  // X-Token required (401 before anything else)
-  open,   // answered without a token: liveness only
+  token,           // an account's X-Token (401 before anything else, 403 for an operator token)
+  operator_token,  // an operator token (401 without a valid token, 403 for an account's)
+  open,            // answered without a token: liveness only
 };
 
 enum class route_body {
@@ -50,6 +51,7 @@ struct route_match {
   std::string_view pattern;      // the path matched a pattern (empty for a 404)
   std::string allow;             // that pattern's methods, for a 405: "GET, POST"
   bool open = false;             // answered without a token (open route, or 405 on one)
+  bool for_operator = false;     // the pattern's routes need an operator token
   std::uint64_t id = 0;
   std::string_view uuid;
   std::string not_found;  // why it is a 404: "no route for /x", "webhook abc not found"
@@ -84,6 +86,7 @@ class route_table {
     std::vector<const route*> routes;  // in table order, which is the Allow order
     std::string allow;
     bool open = false;
+    bool for_operator = false;
   };
 
   std::vector<route> routes_;

@@ -17,44 +17,72 @@ response router::error(unsigned status, std::string_view code, std::string_view 
   return error_response(status, code, message);
 }
 
-response router::handle(const request& req) const {
+head_verdict router::check_head(const request& req) const {
+  head_verdict v;
   auto target = boost::urls::parse_origin_form(req.target);
-  if (!target) return error(400, "bad_request", "the request target is not a valid path");
+  if (!target) {
+    v.refusal = error(400, "bad_request", "the request target is not a valid path");
+    return v;
+  }
   const std::string path = target->path();
   const route_match m = admin_routes().find(req.method, path);
 
   // Authentication comes before routing answers: without a valid token, an unknown
   // path or method is a 401 too, so the table cannot be probed.
-  std::string account;
   if (!m.open) {
     auto authenticated = tokens_.authenticate(req.token);
     if (!authenticated) {
-      return error(401, "unauthorized",
-                   req.token.empty() ? "the X-Token header is required"
-                                     : "the X-Token header does not name a valid token");
+      v.refusal = error(401, "unauthorized",
+                        req.token.empty() ? "the X-Token header is required"
+                                          : "the X-Token header does not name a valid token");
+    } else if (m.for_operator != (*authenticated == k_operator)) {
+      // An account's token never reads process-wide numbers, and an operator token
+      // acts on no account: neither is a valid token for the other's routes.
+      v.refusal = error(403, "forbidden",
+                        m.for_operator ? "this route needs an operator token"
+                                       : "an operator token acts on no account: use an "
+                                         "account's token");
+    } else {
+      v.account = std::move(*authenticated);
     }
-    account = std::move(*authenticated);
   }
+  if (!v.refusal) {
+    if (m.pattern.empty()) {
+      v.refusal = error(404, "not_found", m.not_found);
+    } else if (m.found == nullptr) {
+      v.refusal = method_not_allowed(req.method, m.allow);
+    } else if (m.found->body == route_body::json && !is_json_content_type(req.content_type)) {
+      v.refusal = unsupported_media_type(req.content_type);
+    }
+  }
+  if (v.refusal) v.refusal->route = m.pattern;
+  return v;
+}
 
-  response out;
-  if (m.pattern.empty()) {
-    out = error(404, "not_found", m.not_found);
-  } else if (m.found == nullptr) {
-    out = method_not_allowed(req.method, m.allow);
-  } else if (m.found->body == route_body::json && !is_json_content_type(req.content_type)) {
-    out = unsupported_media_type(req.content_type);
-  } else {
-    out = m.found->handle({
-        .req = req,
-        .engine = engine_,
-        .account = account,
-        .target = *target,
-        .id = m.id,
-        .uuid = m.uuid,
-    });
-  }
+response router::handle(const request& req, const head_verdict& verdict) const {
+  // check_head() accepted the target, so it parses and matches again; the pattern
+  // match is a few string comparisons, cheaper than keeping views into its state.
+  auto target = boost::urls::parse_origin_form(req.target);
+  if (!target) return error(400, "bad_request", "the request target is not a valid path");
+  const std::string path = target->path();
+  const route_match m = admin_routes().find(req.method, path);
+  if (m.found == nullptr) return error(404, "not_found", m.not_found);
+  response out = m.found->handle({
+      .req = req,
+      .engine = engine_,
+      .account = verdict.account,
+      .target = *target,
+      .id = m.id,
+      .uuid = m.uuid,
+  });
   out.route = m.pattern;
   return out;
+}
+
+response router::handle(const request& req) const {
+  head_verdict v = check_head(req);
+  if (v.refusal) return std::move(*v.refusal);
+  return handle(req, v);
 }
 
 }  // namespace hookd::api

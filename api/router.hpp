@@ -3,6 +3,7 @@
 // The HTTP transport is api/server.cpp, the business logic engine/.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -33,12 +34,29 @@ struct response {
   std::string error_message;  // an error's message, as in the body; empty on success
 };
 
+// What the router decides from a request's line and headers, before its body is read.
+struct head_verdict {
+  // Set when the request is answered without reading its body: 400 (bad target), 401,
+  // 403, 404, 405 or 415.
+  std::optional<response> refusal;
+  std::string account;  // the token's account when there is no refusal; empty on open routes
+};
+
 class router {
  public:
   // Both references must outlive the router.
   router(engine::engine& engine, const token_store& tokens);
 
-  // Thread-safe; never throws for bad input.
+  // Authenticates and routes on the method, target, token and content type alone
+  // (req.body is not looked at), so a transport can refuse a request before reading a
+  // body it would not use. Thread-safe; never throws for bad input.
+  head_verdict check_head(const request& req) const;
+
+  // Answers a request whose check_head() verdict had no refusal, without
+  // authenticating again. Thread-safe; never throws for bad input.
+  response handle(const request& req, const head_verdict& verdict) const;
+
+  // check_head() then handle(): the whole request at once.
   response handle(const request& req) const;
 
   // Helpers for errors the transport detects before a request reaches a route

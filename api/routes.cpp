@@ -16,7 +16,7 @@ const route_table& admin_routes() {
   // clang-format off
   static const route_table table({
       {"GET",    "/healthz",                          show_health,         any, open},
-      {"GET",    "/metrics",                          show_metrics},
+      {"GET",    "/metrics",                          show_metrics,        any, operator_token},
       {"POST",   "/api/v1/events",                    publish_event,       json},
       {"GET",    "/api/v1/webhooks",                  list_webhooks},
       {"POST",   "/api/v1/webhooks",                  create_webhook,      json},

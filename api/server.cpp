@@ -2,8 +2,10 @@
 // each request to the router, write the answer, shut down gracefully.
 #include "api/server.hpp"
 
+#include <array>
 #include <atomic>
 #include <list>
+#include <optional>
 #include <thread>
 
 #include <boost/asio/as_tuple.hpp>
@@ -30,6 +32,51 @@ namespace http = beast::http;
 using tcp = net::ip::tcp;
 constexpr auto k_tuple = net::as_tuple(net::use_awaitable);
 constexpr std::size_t k_header_limit = std::size_t{16} * 1024;
+// A lingering close reads for at most this long, and at most this much.
+constexpr auto k_linger = std::chrono::seconds(2);
+constexpr std::size_t k_linger_bytes = std::size_t{8} * 1024 * 1024;
+
+// The peer went away or the server is stopping: nothing to answer.
+bool gone(const boost::system::error_code& ec) {
+  return ec == beast::error::timeout || ec == net::error::eof ||
+         ec == net::error::operation_aborted || ec == net::error::connection_reset ||
+         ec == http::error::end_of_stream || ec == http::error::partial_message;
+}
+
+request request_of(const http::request_header<>& head, std::string_view body) {
+  return {
+      .method = head.method_string(),
+      .target = head.target(),
+      .content_type = head[http::field::content_type],
+      .token = head["X-Token"],
+      .body = body,
+      .idempotency_key = head["Idempotency-Key"],
+  };
+}
+
+// Why a request's framing cannot be trusted (RFC 9112 6.1 and 6.3), or nullopt. Any
+// Transfer-Encoding but exactly "chunked" would let a proxy and hookd disagree on
+// where the body ends, which is how one request is read as two.
+template <class Parser>
+std::optional<std::string> framing_problem(const http::request_header<>& head,
+                                           const Parser& parser) {
+  const auto te = head.equal_range(http::field::transfer_encoding);
+  if (te.first == te.second) return std::nullopt;
+  if (std::next(te.first) != te.second) {
+    return "Transfer-Encoding must appear once, as exactly \"chunked\"";
+  }
+  std::string_view value = te.first->value();
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  if (!beast::iequals(value, "chunked")) {
+    return "Transfer-Encoding \"" + std::string(value) + "\" is not supported: only \"chunked\"";
+  }
+  if (head.version() < 11) return "Transfer-Encoding is not allowed in an HTTP/1.0 request";
+  if (head.count(http::field::content_length) != 0 || !parser.chunked()) {
+    return "a request cannot have both Transfer-Encoding and Content-Length";
+  }
+  return std::nullopt;
+}
 
 // One connection. `idle` is true while it waits for the start of a request; only
 // then may shutdown cancel it without cutting a request short. Touched only on the
@@ -53,6 +100,12 @@ struct server::impl {
   net::awaitable<bool> write(std::shared_ptr<connection> c, http::response<http::string_body> res);
   net::awaitable<void> reply_error(std::shared_ptr<connection> c, unsigned status, std::string code,
                                    std::string message, unsigned version);
+  net::awaitable<bool> reply(std::shared_ptr<connection> c, response out, unsigned version,
+                             bool keep_alive);
+  // After an answer that leaves part of the request unread: stop sending, then read
+  // and discard for a short while, so a client still sending its body reads the
+  // answer instead of a reset (nginx's lingering close).
+  net::awaitable<void> linger(std::shared_ptr<connection> c);
   void closed(const std::shared_ptr<connection>& c);
 
   server_options options;
@@ -193,11 +246,30 @@ net::awaitable<bool> server::impl::write(std::shared_ptr<connection> c,
 net::awaitable<void> server::impl::reply_error(std::shared_ptr<connection> c, unsigned status,
                                                std::string code, std::string message,
                                                unsigned version) {
-  response r = router::error(status, code, message);
-  http::response<http::string_body> res{static_cast<http::status>(status), version};
-  res.body() = std::move(r.body);
-  res.keep_alive(false);
-  co_await write(std::move(c), std::move(res));
+  co_await reply(std::move(c), router::error(status, code, message), version, false);
+}
+
+net::awaitable<bool> server::impl::reply(std::shared_ptr<connection> c, response out,
+                                         unsigned version, bool keep_alive) {
+  http::response<http::string_body> res{static_cast<http::status>(out.status), version};
+  res.body() = std::move(out.body);
+  if (!out.allow.empty()) res.set(http::field::allow, out.allow);
+  if (!out.retry_after.empty()) res.set(http::field::retry_after, out.retry_after);
+  if (out.status != 204) res.set(http::field::content_type, out.content_type);
+  res.keep_alive(keep_alive);
+  co_return co_await write(std::move(c), std::move(res));
+}
+
+net::awaitable<void> server::impl::linger(std::shared_ptr<connection> c) {
+  boost::system::error_code ignored;
+  c->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  c->stream.expires_after(k_linger);
+  std::array<char, 16 * 1024> discard{};
+  for (std::size_t total = 0; total < k_linger_bytes;) {
+    auto [ec, n] = co_await c->stream.async_read_some(net::buffer(discard), k_tuple);
+    if (ec) break;  // the client closed, the time is up, or shutdown cancelled it
+    total += n;
+  }
 }
 
 net::awaitable<void> server::impl::serve(std::shared_ptr<connection> c) {
@@ -226,27 +298,50 @@ net::awaitable<void> server::impl::serve(std::shared_ptr<connection> c) {
         co_await reply_error(
             c, 413, "payload_too_large",
             "request body exceeds " + std::to_string(options.body_limit) + " bytes", 11);
+        co_await linger(c);
       } else if (hec == http::error::header_limit) {
         co_await reply_error(c, 431, "headers_too_large", "request headers exceed 16 KiB", 11);
-      } else if (hec != beast::error::timeout && hec != net::error::eof &&
-                 hec != net::error::operation_aborted && hec != net::error::connection_reset) {
+        co_await linger(c);
+      } else if (!gone(hec)) {
         co_await reply_error(c, 400, "bad_request", "malformed HTTP request: " + hec.message(), 11);
+        co_await linger(c);
       }
       break;
     }
     const auto& head = parser.get();
     const unsigned version = head.version();
-    if (auto length = parser.content_length(); length && *length > options.body_limit) {
-      co_await reply_error(c, 413, "payload_too_large",
-                           "request body exceeds " + std::to_string(options.body_limit) + " bytes",
-                           version);
+    if (auto problem = framing_problem(head, parser)) {
+      // The body's length is unknown, so what follows cannot be read as another
+      // request: answer, and close (RFC 9112 6.3).
+      co_await reply_error(c, 400, "bad_request", *problem, version);
+      co_await linger(c);
       break;
     }
-    if (beast::iequals(head[http::field::expect], "100-continue")) {
-      http::response<http::empty_body> cont{http::status::continue_, version};
-      c->stream.expires_after(options.io_timeout);
-      auto [cec, cn] = co_await http::async_write(c->stream, cont, k_tuple);
-      if (cec) break;
+    request in = request_of(head, {});
+    // Decided on the headers alone, so an unauthenticated client never gets its body
+    // read. Without a body the connection stays usable; with one, it is not read and
+    // the connection closes after a lingering read, so the client sees the answer.
+    head_verdict verdict = routes.check_head(in);
+    const bool has_body = parser.chunked() || parser.content_length().value_or(0) > 0;
+    if (verdict.refusal && has_body) {
+      co_await reply(c, std::move(*verdict.refusal), version, false);
+      co_await linger(c);
+      break;
+    }
+    if (!verdict.refusal) {
+      if (auto length = parser.content_length(); length && *length > options.body_limit) {
+        co_await reply_error(
+            c, 413, "payload_too_large",
+            "request body exceeds " + std::to_string(options.body_limit) + " bytes", version);
+        co_await linger(c);
+        break;
+      }
+      if (beast::iequals(head[http::field::expect], "100-continue")) {
+        http::response<http::empty_body> cont{http::status::continue_, version};
+        c->stream.expires_after(options.io_timeout);
+        auto [cec, cn] = co_await http::async_write(c->stream, cont, k_tuple);
+        if (cec) break;
+      }
     }
     c->stream.expires_after(options.io_timeout);
     auto [bec, bn] = co_await http::async_read(c->stream, buffer, parser, k_tuple);
@@ -255,25 +350,30 @@ net::awaitable<void> server::impl::serve(std::shared_ptr<connection> c) {
         co_await reply_error(
             c, 413, "payload_too_large",
             "request body exceeds " + std::to_string(options.body_limit) + " bytes", version);
+        co_await linger(c);
+      } else if (!gone(bec)) {
+        // A bad chunk size or chunk framing: the rest cannot be read as requests.
+        co_await reply_error(c, 400, "bad_request", "malformed HTTP body: " + bec.message(),
+                             version);
+        co_await linger(c);
       }
       break;
     }
 
+    // Trailers of a chunked body may have added fields: take the views anew.
     const auto& req = parser.get();
+    in = request_of(req, req.body());
     response out;
-    try {
-      out = routes.handle({
-          .method = req.method_string(),
-          .target = req.target(),
-          .content_type = req[http::field::content_type],
-          .token = req["X-Token"],
-          .body = req.body(),
-          .idempotency_key = req["Idempotency-Key"],
-      });
-    } catch (const std::exception& e) {
-      // A bug or memory exhaustion: answer 500 and keep serving.
-      engine::log::error("request handler failed", {{"error", e.what()}});
-      out = router::error(500, "internal", "internal error");
+    if (verdict.refusal) {
+      out = std::move(*verdict.refusal);
+    } else {
+      try {
+        out = routes.handle(in, verdict);
+      } catch (const std::exception& e) {
+        // A bug or memory exhaustion: answer 500 and keep serving.
+        engine::log::error("request handler failed", {{"error", e.what()}});
+        out = router::error(500, "internal", "internal error");
+      }
     }
     if (out.status >= 500) {
       // The route's pattern, not the target: ids are fine in a log line, but the
@@ -283,14 +383,8 @@ net::awaitable<void> server::impl::serve(std::shared_ptr<connection> c) {
                                            {"status", std::to_string(out.status)},
                                            {"error", out.error_message}});
     }
-    http::response<http::string_body> res{static_cast<http::status>(out.status), version};
-    res.body() = out.body;
-    if (!out.allow.empty()) res.set(http::field::allow, out.allow);
-    if (!out.retry_after.empty()) res.set(http::field::retry_after, out.retry_after);
-    if (out.status != 204) res.set(http::field::content_type, out.content_type);
     const bool keep_alive = req.keep_alive() && !stopping;
-    res.keep_alive(keep_alive);
-    if (!co_await write(c, std::move(res)) || !keep_alive) break;
+    if (!co_await reply(c, std::move(out), version, keep_alive) || !keep_alive) break;
   }
   boost::system::error_code ignored;
   c->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);

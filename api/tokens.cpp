@@ -52,8 +52,9 @@ std::optional<std::string> token_store::add_line(std::string_view line) {
   if (colon == std::string_view::npos) return "expected account:token";
   const std::string_view account = trim(line.substr(0, colon));
   const std::string_view rest = trim(line.substr(colon + 1));
-  if (!valid_account_name(account)) {
-    return "account \"" + std::string(account) + "\" is not 1-64 characters of [A-Za-z0-9_.-]";
+  if (!valid_account_name(account) && account != k_operator) {
+    return "account \"" + std::string(account) +
+           "\" is not 1-64 characters of [A-Za-z0-9_.-] (or @operator)";
   }
   entry e{std::string(account), {}};
   if (rest.starts_with("sha256:")) {
@@ -122,7 +123,7 @@ std::optional<std::string> token_store::authenticate(std::string_view token) con
 explained<std::string> token_store::create(const std::filesystem::path& file,
                                            std::string_view account,
                                            engine::random_source& random) {
-  if (!valid_account_name(account)) {
+  if (!valid_account_name(account) && account != k_operator) {
     return {boost::system::in_place_error,
             "--account \"" + std::string(account) + "\" is not 1-64 characters of [A-Za-z0-9_.-]"};
   }

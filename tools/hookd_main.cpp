@@ -51,6 +51,8 @@ Options:
   --tokens FILE        tokens file: one "account:token" or "account:sha256:<hex>"
                        per line (env HOOKD_TOKENS_FILE, default: none)
                        Tokens may also be given as HOOKD_TOKENS="acme:tok_a,beta:tok_b".
+                       An "@operator:..." entry is an operator token: only it
+                       reads /metrics, and it acts on no account.
   --events FILE        event catalog, one event type per line, replacing Sonar's
                        eleven default types (env HOOKD_EVENTS_FILE, default: Sonar's)
   --fsync              fsync every write for power-loss durability
@@ -85,14 +87,19 @@ Options:
   --help               show this help
 )";
 
-constexpr const char* k_token_help = R"(Usage: hookd token create --account NAME --tokens FILE
+constexpr const char* k_token_help =
+    R"(Usage: hookd token create (--account NAME | --operator) --tokens FILE
 
 Creates a random API token for account NAME, appends its SHA-256 to FILE (created
 with mode 0600 if missing) as "NAME:sha256:<hex>", and prints the token once.
 The token cannot be recovered from the file.
 
+An operator token ("@operator:sha256:<hex>") reads /metrics, which no account's
+token may, and acts on no account.
+
 Options:
-  --account NAME   account the token authenticates as: 1-64 of [A-Za-z0-9_.-] (required)
+  --account NAME   account the token authenticates as: 1-64 of [A-Za-z0-9_.-]
+  --operator       create an operator token instead
   --tokens FILE    tokens file to append to (env HOOKD_TOKENS_FILE; required)
   --help           show this help
 )";
@@ -352,15 +359,23 @@ int serve(const std::vector<std::string>& args) {
 }
 
 int token_create(const std::vector<std::string>& args) {
-  auto f = parse_flags(args, {"account", "tokens"}, {});
+  auto f = parse_flags(args, {"account", "tokens"}, {"operator"});
   if (f.help) {
     std::cout << k_token_help;
     return 0;
   }
   if (f.error) return usage_error(*f.error, "hookd token create");
-  const std::string account = flag(f, "account", "HOOKD_ACCOUNT", "");
+  std::string account = flag(f, "account", "HOOKD_ACCOUNT", "");
   const std::string file = flag(f, "tokens", "HOOKD_TOKENS_FILE", "");
-  if (account.empty()) return usage_error("--account is required", "hookd token create");
+  if (f.values.contains("operator")) {
+    if (!account.empty()) {
+      return usage_error("--operator and --account exclude each other", "hookd token create");
+    }
+    account = api::k_operator;
+  }
+  if (account.empty()) {
+    return usage_error("--account or --operator is required", "hookd token create");
+  }
   if (file.empty()) return usage_error("--tokens is required", "hookd token create");
   engine::crypto_random random;
   auto token = api::token_store::create(file, account, random);

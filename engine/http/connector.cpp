@@ -17,6 +17,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
 
+#include "engine/log.hpp"
+
 namespace hookd::engine::http_detail {
 namespace {
 
@@ -148,10 +150,15 @@ net::awaitable<opened> open_connection(std::shared_ptr<connector> c, destination
     if (!refused.empty()) last_failure += "; refused non-public " + refused;
     r.failure = failed(error_kind::connect, std::move(last_failure));
   } else if (!refused.empty()) {
+    // The tenant who owns the webhook reads this message: it names the rule, not the
+    // addresses, which would map the operator's network for them. The log keeps them.
+    log::warn("destination refused by the non-public address rule",
+              {{"host", where.host}, {"addresses", refused}});
     r.failure = failed(error_kind::blocked_destination,
-                       "destination " + where.name + " has non-public address " + refused +
-                           " (loopback, private, link-local, multicast or reserved); refused "
-                           "unless allow_private_targets or allowed_networks permit it");
+                       "destination " + where.name +
+                           " is refused by the rule non_public_address: it resolves to a "
+                           "loopback, private, link-local, multicast or reserved address, and "
+                           "allow_private_targets or allowed_networks do not permit it");
   } else {
     r.failure = failed(error_kind::dns, "DNS lookup of " + where.host + " returned no addresses");
   }

@@ -1,5 +1,6 @@
 // A real admin server on 127.0.0.1 port 0 over a real RocksDB in a temp folder,
-// with two accounts: acme (tok_acme) and beta (tok_beta).
+// with two accounts, acme (tok_acme) and beta (tok_beta), and an operator token
+// (tok_ops).
 #pragma once
 
 #include <memory>
@@ -49,7 +50,8 @@ class api_fixture : public ::testing::Test {
     engine_ = std::move(engine::engine::open(engine_options()).value());
     engine_->start();
     tokens_ = std::make_unique<api::token_store>(
-        api::token_store::load("acme:tok_acme,beta:tok_beta", std::nullopt).value());
+        api::token_store::load("acme:tok_acme,beta:tok_beta,@operator:tok_ops", std::nullopt)
+            .value());
     router_ = std::make_unique<api::router>(*engine_, *tokens_);
     options.host = "127.0.0.1";
     options.port = 0;

@@ -72,8 +72,7 @@ TEST_F(AdminApi, MetricsAreInPrometheusTextFormat) {
   auto published =
       call("POST", "/api/v1/events", R"({"event": {"type": "outbound_message", "payload": {}}})");
   ASSERT_EQ(published.status, 202u) << published.body;
-  EXPECT_EQ(call("GET", "/metrics", {}, "").status, 401u);
-  auto r = call("GET", "/metrics");
+  auto r = call("GET", "/metrics", {}, "tok_ops");
   ASSERT_EQ(r.status, 200u);
   EXPECT_TRUE(r.header("content-type").starts_with("text/plain")) << r.header("content-type");
   EXPECT_NE(
@@ -81,6 +80,18 @@ TEST_F(AdminApi, MetricsAreInPrometheusTextFormat) {
       std::string::npos)
       << r.body;
   EXPECT_NE(r.body.find("hookd_deliveries_created_total 0\n"), std::string::npos) << r.body;
+}
+
+TEST_F(AdminApi, MetricsNeedAnOperatorTokenAndAnOperatorTokenActsOnNoAccount) {
+  expect_error(call("GET", "/metrics", {}, ""), 401, "unauthorized");
+  expect_error(call("GET", "/metrics", {}, "tok_nope"), 401, "unauthorized");
+  // Process-wide numbers are not an account's to read.
+  expect_error(call("GET", "/metrics", {}, "tok_acme"), 403, "forbidden");
+  expect_error(call("GET", "/metrics", {}, "tok_beta"), 403, "forbidden");
+  EXPECT_EQ(call("GET", "/metrics", {}, "tok_ops").status, 200u);
+  expect_error(call("GET", "/api/v1/webhooks", {}, "tok_ops"), 403, "forbidden");
+  expect_error(call("POST", "/api/v1/webhooks", k_sonar_example, "tok_ops"), 403, "forbidden");
+  EXPECT_EQ(stored_webhooks(api::k_operator.data()), 0u);
 }
 
 TEST_F(AdminApi, MissingOrUnknownTokenIs401) {
