@@ -27,6 +27,7 @@ constexpr status_mapping k_mappings[] = {
     {errc::not_found, 404, "not_found"},
     {errc::already_exists, 409, "conflict"},
     {errc::storage_busy, 503, "unavailable"},
+    {errc::storage_full, 507, "storage_full"},
     {errc::shutting_down, 503, "unavailable"},
 };
 
@@ -71,6 +72,8 @@ response failure_response(const engine::failure& f) {
   r.error_message = message;
   // Busy storage or a stopping engine: worth retrying soon (a restart, a write stall).
   if (status == 503) r.retry_after = "1";
+  // A full disk is not freed in a second; the next check of free space is sooner.
+  if (status == 507) r.retry_after = "5";
   return r;
 }
 

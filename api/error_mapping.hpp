@@ -19,8 +19,8 @@ response json_response(unsigned status, const boost::json::value& body);
 response error_response(unsigned status, std::string_view code, std::string_view message);
 
 // The status and code for `f.code` (invalid_argument 422, malformed_input 400,
-// not_found 404, already_exists 409, storage_busy and shutting_down 503, anything
-// else 500), with f.message and f.details in the body whatever the status, so a
+// not_found 404, already_exists 409, storage_busy and shutting_down 503, storage_full
+// 507, anything else 500), with f.message and f.details in the body whatever the status, so a
 // storage failure's cause reaches the client and the log.
 response failure_response(const engine::failure& f);
 

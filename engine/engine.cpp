@@ -61,7 +61,11 @@ explained<std::unique_ptr<engine>> engine::open(engine_options options) {
   i->time = i->options.time_source ? i->options.time_source : &i->default_clock;
   i->random = i->options.random ? i->options.random : &i->default_random;
 
-  auto db = store::database::open({.path = i->options.data_dir, .fsync = i->options.fsync});
+  auto db = store::database::open({
+      .path = i->options.data_dir,
+      .fsync = i->options.fsync,
+      .space = {.min_free = i->options.min_free_space, .probe = i->options.free_space_probe},
+  });
   if (!db) return db.error();
   i->db = std::move(*db);
   auto registry = store::webhook_registry::open(*i->db);
@@ -140,6 +144,22 @@ void engine::start() {
   impl* raw = impl_.get();
   const auto period = std::clamp<std::chrono::milliseconds>(
       raw->options.retention / 24, std::chrono::minutes(1), std::chrono::hours(1));
+  if (raw->db->space().state() != store::space_state::ok) {
+    log::warn(
+        "disk space low at start: publish and webhook writes are refused (507) until "
+        "space is freed; accepted deliveries go on",
+        {{"state", raw->db->space().describe()}});
+  }
+  raw->space_thread = std::thread([raw] {
+    pthread_setname_np(pthread_self(), "hookd-space");
+    std::unique_lock lock(raw->retention_mutex);
+    while (!raw->retention_wake.wait_for(lock, std::chrono::milliseconds(250),
+                                         [raw] { return raw->retention_stop; })) {
+      lock.unlock();
+      raw->watch_space();
+      lock.lock();
+    }
+  });
   raw->retention_thread = std::thread([this, raw, period] {
     pthread_setname_np(pthread_self(), "hookd-retention");
     std::unique_lock lock(raw->retention_mutex);
@@ -178,6 +198,7 @@ void engine::stop(std::chrono::milliseconds drain) {
   }
   impl_->retention_wake.notify_all();
   if (impl_->retention_thread.joinable()) impl_->retention_thread.join();
+  if (impl_->space_thread.joinable()) impl_->space_thread.join();
   impl_->workers->stop(drain);
 }
 
@@ -312,6 +333,8 @@ engine_stats engine::stats() const {
       .connections_opened = i.workers->connections_opened(),
       .expired_deliveries = i.expired_deliveries.load(),
       .expired_events = i.expired_events.load(),
+      .storage_state = std::string(store::space_state_name(i.db->space().state())),
+      .storage_free_bytes = i.db->space().free_estimate(),
   };
 }
 

@@ -73,6 +73,15 @@ struct engine_options {
   // older than their creation, and their space returns to the file system. Pending
   // work is never removed. Checked every retention / 24 (1 min to 1 h). Default 30 days.
   std::chrono::milliseconds retention{std::chrono::hours(24 * 30)};
+  // Free disk space kept on the data folder's file system: under it, publish and
+  // webhook writes fail with errc::storage_full while accepted deliveries go on; under
+  // a quarter of it, their progress waits too and opening refuses. Checked four times
+  // a second and after every write's worth of bytes; recovers by itself when space
+  // returns. 0 turns the watch off. Default 128 MiB.
+  std::uint64_t min_free_space = std::uint64_t{128} << 20;
+  // Reads the free bytes of the data folder's file system; nullptr means statvfs.
+  // Tests inject a disk that fills up.
+  std::function<std::optional<std::uint64_t>(const std::filesystem::path&)> free_space_probe;
   // Time and randomness; nullptr means the system clock and OpenSSL's CSPRNG. Tests
   // inject their own. Must outlive the engine.
   const clock* time_source = nullptr;
@@ -130,6 +139,9 @@ struct engine_stats {
   std::uint64_t connections_opened = 0;
   std::uint64_t expired_deliveries = 0;  // removed by retention
   std::uint64_t expired_events = 0;
+  // The disk watch: "ok", "low" (new work refused) or "critical" (progress waits too).
+  std::string storage_state = "ok";
+  std::uint64_t storage_free_bytes = 0;  // as last estimated
 };
 
 // What one pass of retention removed.

@@ -12,6 +12,7 @@
 #include "engine/delivery/dispatcher.hpp"
 #include "engine/delivery/local_queue.hpp"
 #include "engine/engine.hpp"
+#include "engine/log.hpp"
 #include "engine/registry/local_registry.hpp"
 #include "engine/registry/subscription_snapshot.hpp"
 #include "engine/registry/webhook_targets.hpp"
@@ -66,6 +67,34 @@ struct engine::impl {
   bool retention_stop = false;
   std::atomic<std::uint64_t> expired_deliveries{0};
   std::atomic<std::uint64_t> expired_events{0};
+
+  // The free-space watch runs on its own thread, four times a second, stopped with
+  // the retention thread; state changes are logged.
+  std::thread space_thread;
+  void watch_space() {
+    const auto before = db->space().state();
+    const auto now = db->check_space();
+    if (now == before) return;
+    const std::string where = db->space().describe();
+    switch (now) {
+      case store::space_state::ok:
+        log::info("free disk space is back: new work is accepted again",
+                  {{"free", store::format_bytes(db->space().free_estimate())}});
+        break;
+      case store::space_state::low:
+        log::warn(
+            "disk space low: publish and webhook writes are refused (507) until "
+            "space is freed; accepted deliveries go on",
+            {{"state", where}});
+        break;
+      case store::space_state::critical:
+        log::error(
+            "disk almost full: the space reserve is released and even delivery "
+            "outcomes wait until space is freed",
+            {{"state", where}});
+        break;
+    }
+  }
 
   // wait_until: woken after every attempt.
   std::mutex progress_mutex;

@@ -45,7 +45,40 @@ error to_error(const rocksdb::Status& s) {
   return error(code, s.ToString());
 }
 
+error database::impl::write(write_kind kind, rocksdb::WriteBatch& batch) {
+  const std::uint64_t bytes = batch.GetDataSize();
+  if (space && !space->admits(kind, bytes)) {
+    return error(errc::storage_full, kind == write_kind::intake
+                                         ? space->describe()
+                                         : space->describe() + "; below " +
+                                               format_bytes(space->floor()) +
+                                               " even the progress of accepted work waits");
+  }
+  if (auto ec = to_error(db->Write(write_options, &batch))) return ec;
+  if (space) space->wrote(bytes);
+  return {};
+}
+
+space_state database::check_space() {
+  if (!impl_->space) return space_state::ok;
+  std::uint64_t pending = 0;
+  impl_->db->GetAggregatedIntProperty("rocksdb.cur-size-all-mem-tables", &pending);
+  return impl_->space->check(pending);
+}
+
+const space_guard& database::space() const noexcept { return *impl_->space; }
+
 database::impl::~impl() {
+  // With the disk nearly full, a flush could meet ENOSPC, which this librocksdb
+  // answers with an abort: the log is replayed at the next start instead.
+  if (db && space && space->state() == space_state::critical) {
+    for (auto* h : handles) {
+      if (h) db->DestroyColumnFamilyHandle(h);
+    }
+    handles.clear();
+    db->Close().PermitUncheckedError();
+    return;
+  }
   if (db) {
     // Memtables written to files now: the next open reads them instead of replaying
     // the write-ahead log (seconds after a million writes).
@@ -69,6 +102,14 @@ explained<std::unique_ptr<database>> database::open(const database_options& opti
   std::error_code fs_error;
   std::filesystem::create_directories(options.path, fs_error);
   if (fs_error) return "cannot create " + options.path.string() + ": " + fs_error.message();
+  auto space = std::make_unique<space_guard>(options.path, options.space);
+  if (space->state() == space_state::critical) {
+    // Opening writes a new log and manifest, and replaying the last log a table file:
+    // on a full disk that is where this librocksdb would abort.
+    return "not enough free space to open " + options.path.string() + ": " + space->describe() +
+           ", and opening needs at least " + format_bytes(space->floor()) +
+           "; free some space or lower --min-free-space";
+  }
 
   rocksdb::Options db_options;
   db_options.create_if_missing = true;
@@ -136,6 +177,7 @@ explained<std::unique_ptr<database>> database::open(const database_options& opti
   i->webhook_status = i->handles[9];
   i->event_times = i->handles[10];
   i->write_options.sync = options.fsync;
+  i->space = std::move(space);
   return std::unique_ptr<database>(new database(std::move(i)));
 }
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "store/disk_space.hpp"
 #include "store/errc.hpp"
 
 namespace hookd::store {
@@ -18,6 +19,9 @@ struct database_options {
   // process (kill -9) but may lose the last writes on power loss; on survives
   // power loss at the cost of one fsync per group commit.
   bool fsync = false;
+  // The free-space watch (store/disk_space.hpp): new work is refused under
+  // space.min_free, and opening refuses under its floor.
+  space_options space;
 };
 
 class database {
@@ -33,6 +37,11 @@ class database {
   database& operator=(const database&) = delete;
 
   impl& internals() noexcept { return *impl_; }
+
+  // Reads the free space again (unflushed memtables counted as used) and moves the
+  // watch's state; the engine calls it a few times a second. Thread-safe.
+  space_state check_space();
+  const space_guard& space() const noexcept;
 
  private:
   explicit database(std::unique_ptr<impl> i);

@@ -9,6 +9,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/status.h>
+#include <rocksdb/write_batch.h>
 
 #include "store/database.hpp"
 
@@ -32,6 +33,11 @@ struct database::impl {
   // be64(occurred ms) account 0x00 event id -> empty: events by age, for retention.
   rocksdb::ColumnFamilyHandle* event_times = nullptr;
   rocksdb::WriteOptions write_options;
+  std::unique_ptr<space_guard> space;
+
+  // Every write goes through here: refused with errc::storage_full when the free
+  // space does not admit it, so RocksDB itself never meets a full disk.
+  error write(write_kind kind, rocksdb::WriteBatch& batch);
 
   ~impl();
 };

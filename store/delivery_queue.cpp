@@ -56,7 +56,7 @@ result<void> delivery_queue::publish(const event_record& event,
     wb.Put(d.webhook_status, status_key(del.webhook_id, del.status, del.id), {});
     wb.Put(d.due, due_key_bytes(del.next_attempt_at_ms, del.id), be64_key(del.webhook_id));
   }
-  if (auto ec = to_error(d.db->Write(d.write_options, &wb))) return ec;
+  if (auto ec = d.write(write_kind::intake, wb)) return ec;
   return {};
 }
 
@@ -69,7 +69,7 @@ result<void> delivery_queue::commit(delivery_writes& writes) {
   if (writes.empty()) return {};
   auto& d = db_.internals();
   // On failure the batch is kept, so the caller can write it again later.
-  if (auto ec = to_error(d.db->Write(d.write_options, &writes.batch_->wb))) return ec;
+  if (auto ec = d.write(write_kind::progress, writes.batch_->wb)) return ec;
   writes.batch_->wb.Clear();
   writes.count_ = 0;
   return {};

@@ -52,7 +52,7 @@ result<expired_deliveries> delivery_queue::remove_finished_before(
   if (auto ec = to_error(it->status())) return ec;
   // The range ends right after the last delivery looked at: nothing newer is touched.
   if (run) close_run(id_after(*last));
-  if (auto ec = to_error(d.db->Write(d.write_options, &wb))) return ec;
+  if (auto ec = d.write(write_kind::progress, wb)) return ec;
   return out;
 }
 
@@ -79,17 +79,20 @@ result<std::size_t> delivery_queue::remove_events_before(
     wb.Delete(d.event_times, key);
     ++removed;
     if (wb.Count() >= 10'000) {
-      if (auto ec = to_error(d.db->Write(d.write_options, &wb))) return ec;
+      if (auto ec = d.write(write_kind::progress, wb)) return ec;
       wb.Clear();
     }
   }
   if (auto ec = to_error(it->status())) return ec;
-  if (auto ec = to_error(d.db->Write(d.write_options, &wb))) return ec;
+  if (auto ec = d.write(write_kind::progress, wb)) return ec;
   return removed;
 }
 
 result<void> delivery_queue::compact_before(std::int64_t cutoff_ms) {
   auto& d = db_.internals();
+  // A compaction writes its output before it deletes its inputs: with the disk nearly
+  // full, the deletions wait for the ordinary compactions instead.
+  if (d.space && d.space->state() == space_state::critical) return {};
   // Range tombstones free space when they are compacted down onto the files under them;
   // the last level itself is not rewritten (that would copy every live delivery on
   // every pass).
@@ -119,7 +122,7 @@ result<std::size_t> delivery_queue::build_indexes() {
   rocksdb::WriteBatch wb;
   auto flush = [&]() -> result<void> {
     if (wb.Count() == 0) return {};
-    if (auto ec = to_error(d.db->Write(d.write_options, &wb))) return ec;
+    if (auto ec = d.write(write_kind::progress, wb)) return ec;
     wb.Clear();
     return {};
   };

@@ -28,6 +28,8 @@ class category final : public boost::system::error_category {
         return "storage corruption";
       case errc::storage_busy:
         return "storage busy";
+      case errc::storage_full:
+        return "storage full";
       case errc::shutting_down:
         return "shutting down";
       case errc::config:

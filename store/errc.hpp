@@ -21,6 +21,7 @@ enum class errc {
   storage_io,          // the disk or RocksDB failed transiently: retry later; alert if it persists.
   storage_corruption,  // stored data cannot be decoded: stop and restore; never retry blindly.
   storage_busy,        // RocksDB refused for now (write stall, lock): retry after a short delay.
+  storage_full,        // too little free disk space for new work: retry once space is freed.
   shutting_down,       // the component is stopping: do not submit more work.
   config,              // a start-up option or file is wrong: fix it and start again.
 };

@@ -157,7 +157,7 @@ result<webhook_record> webhook_registry::create(webhook_record record) {
   batch.Put(d.meta, k_next_webhook_id, be64_key(next_id_ + 1));
   batch.Put(d.webhooks, be64_key(record.id), encode_webhook(record));
   put_index(batch, d, record);
-  if (auto ec = to_error(d.db->Write(d.write_options, &batch))) return ec;
+  if (auto ec = d.write(write_kind::intake, batch)) return ec;
   ++next_id_;
   return record;
 }
@@ -214,7 +214,7 @@ result<webhook_record> webhook_registry::update(std::uint64_t id, const change_f
   delete_index(batch, d, *before);
   put_index(batch, d, after);
   batch.Put(d.webhooks, be64_key(id), encode_webhook(after));
-  if (auto ec = to_error(d.db->Write(d.write_options, &batch))) return ec;
+  if (auto ec = d.write(write_kind::intake, batch)) return ec;
   return after;
 }
 
@@ -227,7 +227,8 @@ result<webhook_record> webhook_registry::remove(std::uint64_t id) {
   delete_index(batch, d, *before);
   batch.Delete(d.webhooks, be64_key(id));
   batch.Delete(d.meta, failing_key(id));
-  if (auto ec = to_error(d.db->Write(d.write_options, &batch))) return ec;
+  // A removal lets the disk fill no further: allowed while new work is refused.
+  if (auto ec = d.write(write_kind::progress, batch)) return ec;
   return std::move(*before);
 }
 
@@ -323,10 +324,13 @@ result<void> webhook_registry::set_failing_since(std::uint64_t id,
   auto exists = d.db->Get(rocksdb::ReadOptions(), d.webhooks, be64_key(id), &ignored);
   if (exists.IsNotFound()) return {};
   if (auto ec = to_error(exists)) return ec;
-  const auto s = since_ms ? d.db->Put(d.write_options, d.meta, failing_key(id),
-                                      be64_key(static_cast<std::uint64_t>(*since_ms)))
-                          : d.db->Delete(d.write_options, d.meta, failing_key(id));
-  if (auto ec = to_error(s)) return ec;
+  rocksdb::WriteBatch batch;
+  if (since_ms) {
+    batch.Put(d.meta, failing_key(id), be64_key(static_cast<std::uint64_t>(*since_ms)));
+  } else {
+    batch.Delete(d.meta, failing_key(id));
+  }
+  if (auto ec = d.write(write_kind::progress, batch)) return ec;
   return {};
 }
 

@@ -21,10 +21,14 @@
 #include "engine/random.hpp"
 #include "engine/registry/event_catalog.hpp"
 #include "engine/version.hpp"
+#include "store/disk_space.hpp"
 
 namespace {
 
 using namespace hookd;
+
+// sysexits' EX_TEMPFAIL: the data folder's file system is too full to start.
+constexpr int k_exit_storage_full = 75;
 
 constexpr const char* k_main_help = R"(hookd - webhook dispatch engine
 
@@ -82,6 +86,16 @@ Options:
   --disable-after D    deactivate a webhook whose attempts have all failed for this
                        long (since its last success), cancelling its pending work;
                        0 never (env HOOKD_DISABLE_AFTER, default 5d)
+  --min-free-space SIZE
+                       free disk space kept on the data folder's file system, e.g.
+                       512MiB or 2GiB: under it publish and webhook writes get 507
+                       storage_full while accepted deliveries go on; under a quarter
+                       of it hookd does not start (exit code 75)
+                       (env HOOKD_MIN_FREE_SPACE, default 128MiB; 0 turns it off)
+  --shutdown-grace D   on SIGTERM or SIGINT, how long requests and deliveries in
+                       flight may take before they are cut (cut deliveries stay
+                       pending and go out after the restart), units ms/s/m
+                       (env HOOKD_SHUTDOWN_GRACE, default 5s)
   --ca-file FILE       extra PEM CA certificates to trust for https receivers,
                        besides the system store (env HOOKD_CA_FILE, default none)
   --help               show this help
@@ -199,7 +213,8 @@ int serve(const std::vector<std::string>& args) {
       parse_flags(args,
                   {"listen", "data", "threads", "tokens", "events", "allow-cidr", "connect-timeout",
                    "attempt-timeout", "connections-per-origin", "max-in-flight", "retry-schedule",
-                   "retry-jitter", "ca-file", "max-retry-after", "retention", "disable-after"},
+                   "retry-jitter", "ca-file", "max-retry-after", "retention", "disable-after",
+                   "min-free-space", "shutdown-grace"},
                   {"fsync", "allow-private-targets"});
   if (f.help) {
     std::cout << k_serve_help;
@@ -325,15 +340,30 @@ int serve(const std::vector<std::string>& args) {
                        "hookd serve");
   }
 
+  const std::string min_free_text = flag(f, "min-free-space", "HOOKD_MIN_FREE_SPACE", "128MiB");
+  const auto min_free = store::parse_bytes(min_free_text);
+  if (!min_free) {
+    return usage_error("--min-free-space \"" + min_free_text +
+                           "\" is not a size like 128MiB, 2GiB or a number of bytes",
+                       "hookd serve");
+  }
+  options.min_free_space = *min_free;
+  auto grace = engine::parse_duration(flag(f, "shutdown-grace", "HOOKD_SHUTDOWN_GRACE", "5s"));
+  if (!grace) return usage_error("--shutdown-grace: " + grace.error().message, "hookd serve");
+
   auto opened = engine::engine::open(std::move(options));
   if (!opened) {
     std::cerr << "hookd: " << opened.error().message << "\n";
-    return 1;
+    // A full disk is worth telling apart: a supervisor may wait for space, not page.
+    const auto free = store::available_bytes(data);
+    return free && *free < store::space_guard::floor_of(*min_free) ? k_exit_storage_full : 1;
   }
   auto& core = **opened;
   core.start();
   api::router router(core, *tokens);
-  api::server server({.host = listen->first, .port = listen->second, .threads = threads}, router);
+  api::server server(
+      {.host = listen->first, .port = listen->second, .threads = threads, .shutdown_grace = *grace},
+      router);
   if (auto started = server.start(); !started) {
     std::cerr << "hookd: " << started.error().message << "\n";
     return 1;
@@ -351,9 +381,11 @@ int serve(const std::vector<std::string>& args) {
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   engine::log::info("stopping", {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});
+  // One deadline for both: the server stops accepting and the engine cuts what is
+  // still in flight when the grace is up; cut deliveries stay pending on disk.
   server.stop();
+  core.stop(*grace);
   server.wait();
-  core.stop();
   engine::log::info("stopped");
   return 0;
 }

@@ -317,9 +317,11 @@ void dispatcher_impl::cancel_webhook(self d, shard* s, std::uint64_t webhook_id)
   forget_health(d, s, webhook_id);
   std::vector<delivery_job> dropped = s->timeline->drop_webhook(webhook_id);
   for (auto& [key, o] : s->origins) {
-    std::erase_if(o->waiting, [&](delivery_job& j) {
+    // A named reference: clang before 16 cannot capture a structured binding.
+    auto& queue = *o;
+    std::erase_if(queue.waiting, [&](delivery_job& j) {
       if (j.record.webhook_id != webhook_id) return false;
-      o->abandon_probe(j.record.id);
+      queue.abandon_probe(j.record.id);
       dropped.push_back(std::move(j));
       return true;
     });
