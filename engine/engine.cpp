@@ -222,9 +222,9 @@ outcome<publish_result> engine::publish(std::string_view account, std::string_vi
   const auto targets = snap->match(account, type);
   bool needs_query = false;
   for (const auto& t : targets) needs_query = needs_query || !t.body_method;
-  auto query = check_payload(payload_json, needs_query);
-  if (!query) {
-    for (auto& d : query.error().details) problems.push_back(std::move(d));
+  auto checked = check_payload(payload_json, needs_query);
+  if (!checked) {
+    for (auto& d : checked.error().details) problems.push_back(std::move(d));
   }
   if (!problems.empty()) {
     failure f =
@@ -256,8 +256,8 @@ outcome<publish_result> engine::publish(std::string_view account, std::string_vi
   data->account = std::string(account);
   data->id = id;
   data->type = std::string(type);
-  data->payload = std::string(payload_json);
-  data->query = std::move(*query);
+  data->payload = std::move(checked->text);
+  data->query = std::move(checked->query);
 
   store::event_record event{data->account, id, data->type, now, data->payload, targets.size()};
   std::vector<delivery_record> records;

@@ -31,7 +31,7 @@ attempt_request::attempt_request(const delivery_job& job, const webhook_target& 
     // this one may have changed its method since.
     std::string payload_query = event.query;
     if (payload_query.empty()) {
-      if (auto q = check_payload(event.payload, true)) payload_query = std::move(*q);
+      if (auto q = check_payload(event.payload, true)) payload_query = std::move(q->query);
     }
     const std::string query = delivery_query(uuid_, event.type, payload_query);
     target_ = target_with_query(target.endpoint.target, query);

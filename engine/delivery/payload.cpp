@@ -5,11 +5,12 @@
 #include <simdjson.h>
 
 #include "engine/encoding.hpp"
+#include "engine/json_text.hpp"
 
 namespace hookd::engine {
 namespace {
 
-namespace dom = simdjson::dom;
+namespace ondemand = simdjson::ondemand;
 
 failure payload_error(std::string message) {
   failure f = failure::from(errc::invalid_argument, "the event is invalid");
@@ -18,32 +19,43 @@ failure payload_error(std::string message) {
 }
 
 // Rack/Rails nesting: a[b]=1, tags[]=x, items[][k]=v. Brackets stay literal, as in
-// DESIGN.md's example; everything else is percent-encoded.
-void append_pairs(std::string& out, const std::string& prefix, dom::element v) {
+// DESIGN.md's example; everything else is percent-encoded. The text was checked by
+// strict_minify, so On-Demand meets only valid JSON; numbers are never converted, and
+// keep their spelling whatever their size.
+simdjson::error_code append_pairs(std::string& out, const std::string& prefix, ondemand::value v) {
   auto add = [&](std::string_view value) {
     if (!out.empty()) out.push_back('&');
     out += prefix;
     out.push_back('=');
     append_query_escaped(out, value);
   };
-  switch (v.type()) {
-    case dom::element_type::OBJECT: {
-      // value_unsafe() on a temporary would dangle inside the loop: name the object.
-      const dom::object members = v.get_object().value_unsafe();
-      for (auto [key, child] : members) {
+  ondemand::json_type type{};
+  if (auto error = v.type().get(type)) return error;
+  switch (type) {
+    case ondemand::json_type::object: {
+      ondemand::object members;
+      if (auto error = v.get_object().get(members)) return error;
+      for (auto field : members) {
+        std::string_view key;
+        if (auto error = field.unescaped_key().get(key)) return error;
         std::string name = prefix;
         name.push_back('[');
         append_query_escaped(name, key);
         name.push_back(']');
-        append_pairs(out, name, child);
+        ondemand::value child;
+        if (auto error = field.value().get(child)) return error;
+        if (auto error = append_pairs(out, name, child)) return error;
       }
-      break;
+      return simdjson::SUCCESS;
     }
-    case dom::element_type::ARRAY: {
+    case ondemand::json_type::array: {
+      ondemand::array items;
+      if (auto error = v.get_array().get(items)) return error;
       bool any = false;
-      const dom::array items = v.get_array().value_unsafe();
-      for (auto child : items) {
-        append_pairs(out, prefix + "[]", child);
+      for (auto item : items) {
+        ondemand::value child;
+        if (auto error = item.get(child)) return error;
+        if (auto error = append_pairs(out, prefix + "[]", child)) return error;
         any = true;
       }
       if (!any) {  // an empty list still names its key: tags[]=
@@ -51,23 +63,29 @@ void append_pairs(std::string& out, const std::string& prefix, dom::element v) {
         out += prefix;
         out += "[]=";
       }
-      break;
+      return simdjson::SUCCESS;
     }
-    case dom::element_type::STRING:
-      add(v.get_string().value_unsafe());
-      break;
-    case dom::element_type::BOOL:
-      add(v.get_bool().value_unsafe() ? "true" : "false");
-      break;
-    case dom::element_type::NULL_VALUE:
+    case ondemand::json_type::string: {
+      std::string_view text;
+      if (auto error = v.get_string().get(text)) return error;
+      add(text);
+      return simdjson::SUCCESS;
+    }
+    case ondemand::json_type::boolean: {
+      bool b = false;
+      if (auto error = v.get_bool().get(b)) return error;
+      add(b ? "true" : "false");
+      return simdjson::SUCCESS;
+    }
+    case ondemand::json_type::null:
       add("");
-      break;
-    default: {
-      // Numbers keep their JSON spelling.
-      add(simdjson::minify(v));
-      break;
-    }
+      return simdjson::SUCCESS;
+    case ondemand::json_type::number:
+      // As written: the token, which minified text ends without whitespace.
+      add(v.raw_json_token());
+      return simdjson::SUCCESS;
   }
+  return simdjson::INCORRECT_TYPE;
 }
 
 }  // namespace
@@ -86,21 +104,32 @@ void append_query_escaped(std::string& out, std::string_view text) {
   }
 }
 
-outcome<std::string> check_payload(std::string_view payload, bool with_query) {
+outcome<checked_payload> check_payload(std::string_view payload, bool with_query) {
   if (payload.size() > k_max_payload_bytes) {
     return payload_error("must be at most " + std::to_string(k_max_payload_bytes) + " bytes, got " +
                          std::to_string(payload.size()));
   }
-  thread_local dom::parser parser;
-  const simdjson::padded_string padded(payload);
-  dom::element root;
-  if (auto error = parser.parse(padded).get(root)) {
-    return payload_error(std::string("is not valid JSON: ") + simdjson::error_message(error));
+  checked_payload out;
+  if (auto problem = strict_minify(payload, out.text)) {
+    if (problem->duplicate) {
+      return payload_error("has the key \"" + problem->path + "\" " + problem->message);
+    }
+    return payload_error("is not valid JSON: " + problem->message);
   }
-  if (root.type() != dom::element_type::OBJECT) return payload_error("must be a JSON object");
-  std::string query;
-  const dom::object members = root.get_object().value_unsafe();
-  for (auto [key, value] : members) {
+  if (out.text.empty() || out.text.front() != '{') return payload_error("must be a JSON object");
+  thread_local ondemand::parser parser;
+  const simdjson::padded_string padded(out.text);
+  ondemand::document doc;
+  ondemand::object members;
+  if (parser.iterate(padded).get(doc) || doc.get_object().get(members)) {
+    return payload_error("must be a JSON object");
+  }
+  for (auto field : members) {
+    std::string_view key;
+    ondemand::value value;
+    if (field.unescaped_key().get(key) || field.value().get(value)) {
+      return payload_error("could not be read");
+    }
     if (key == "uuid" || key == "action") {
       return payload_error("must not contain the top-level key \"" + std::string(key) +
                            "\": hookd adds it to every delivery");
@@ -108,10 +137,10 @@ outcome<std::string> check_payload(std::string_view payload, bool with_query) {
     if (with_query) {
       std::string name;
       append_query_escaped(name, key);
-      append_pairs(query, name, value);
+      if (append_pairs(out.query, name, value)) return payload_error("could not be read");
     }
   }
-  return query;
+  return out;
 }
 
 std::string delivery_body(std::string_view payload, std::string_view uuid,
@@ -157,49 +186,73 @@ std::string delivery_query(std::string_view uuid, std::string_view action,
 namespace hookd::engine {
 
 outcome<event_request> parse_event_request(std::string_view body, const event_catalog& catalog) {
-  thread_local simdjson::dom::parser parser;
-  const simdjson::padded_string padded(body);
-  simdjson::dom::element root;
-  if (auto error = parser.parse(padded).get(root)) {
-    return failure::from(errc::malformed_input, std::string("request body is not valid JSON: ") +
-                                                    simdjson::error_message(error));
-  }
+  // Strict first: a duplicate key or a syntax error is the caller's to fix, and
+  // On-Demand then meets only valid, minified JSON. The payload is taken as text,
+  // never converted, so big or exotic numbers and key order reach the receiver.
+  std::string minified;
+  if (auto bad = check_request_json(body, minified)) return std::move(*bad);
+  thread_local ondemand::parser parser;
+  const simdjson::padded_string padded(minified);
   std::vector<field_error> problems;
   event_request out;
-  simdjson::dom::element event;
-  if (root.type() != simdjson::dom::element_type::OBJECT ||
-      root.get_object().value_unsafe()["event"].get(event) != simdjson::SUCCESS ||
-      event.type() != simdjson::dom::element_type::OBJECT) {
+  bool has_event = false;
+  bool has_type = false;
+  bool has_payload = false;
+  ondemand::document doc;
+  ondemand::object root;
+  if (!parser.iterate(padded).get(doc) && !doc.get_object().get(root)) {
+    for (auto member : root) {
+      std::string_view key;
+      if (member.unescaped_key().get(key) || key != "event") continue;
+      ondemand::object event;
+      if (member.value().get_object().get(event)) break;
+      has_event = true;
+      for (auto field : event) {
+        std::string_view name;
+        ondemand::value v;
+        if (field.unescaped_key().get(name) || field.value().get(v)) break;
+        ondemand::json_type type{};
+        if (v.type().get(type)) break;
+        if (name == "type") {
+          has_type = true;
+          std::string_view text;
+          if (type != ondemand::json_type::string || v.get_string().get(text)) {
+            problems.push_back({"event.type", "must be a string"});
+            continue;
+          }
+          out.type = std::string(text);
+          if (!catalog.contains(out.type)) {
+            problems.push_back(
+                {"event.type",
+                 "\"" + out.type + "\" is not a known event type; accepted: " + catalog.joined()});
+          }
+        } else if (name == "payload") {
+          has_payload = true;
+          ondemand::object payload;
+          std::string_view raw;
+          if (type != ondemand::json_type::object || v.get_object().get(payload) ||
+              payload.raw_json().get(raw)) {
+            problems.push_back({"event.payload", "must be a JSON object"});
+            continue;
+          }
+          out.payload = std::string(raw);
+        } else if (name == "id") {
+          std::string_view text;
+          if (type != ondemand::json_type::string || v.get_string().get(text)) {
+            problems.push_back({"event.id", "must be a string"});
+            continue;
+          }
+          out.id = std::string(text);
+        }
+      }
+      break;
+    }
+  }
+  if (!has_event) {
     problems.push_back({"event", "is required: the request body must be {\"event\": {...}}"});
   } else {
-    const auto obj = event.get_object().value_unsafe();
-    simdjson::dom::element v;
-    if (obj["type"].get(v) != simdjson::SUCCESS) {
-      problems.push_back({"event.type", "is required"});
-    } else if (v.type() != simdjson::dom::element_type::STRING) {
-      problems.push_back({"event.type", "must be a string"});
-    } else {
-      out.type = std::string(v.get_string().value_unsafe());
-      if (!catalog.contains(out.type)) {
-        problems.push_back(
-            {"event.type",
-             "\"" + out.type + "\" is not a known event type; accepted: " + catalog.joined()});
-      }
-    }
-    if (obj["payload"].get(v) != simdjson::SUCCESS) {
-      problems.push_back({"event.payload", "is required"});
-    } else if (v.type() != simdjson::dom::element_type::OBJECT) {
-      problems.push_back({"event.payload", "must be a JSON object"});
-    } else {
-      out.payload = simdjson::minify(v);
-    }
-    if (obj["id"].get(v) == simdjson::SUCCESS) {
-      if (v.type() != simdjson::dom::element_type::STRING) {
-        problems.push_back({"event.id", "must be a string"});
-      } else {
-        out.id = std::string(v.get_string().value_unsafe());
-      }
-    }
+    if (!has_type) problems.insert(problems.begin(), {"event.type", "is required"});
+    if (!has_payload) problems.push_back({"event.payload", "is required"});
   }
   if (!problems.empty()) {
     failure f = failure::from(errc::invalid_argument, "the event request is invalid");
@@ -214,8 +267,10 @@ outcome<event_request> parse_event_request(std::string_view body, const event_ca
 namespace hookd::engine {
 
 outcome<std::int64_t> parse_recover_request(std::string_view body) {
+  std::string minified;
+  if (auto bad = check_request_json(body, minified)) return std::move(*bad);
   thread_local simdjson::dom::parser parser;
-  const simdjson::padded_string padded(body);
+  const simdjson::padded_string padded(minified);
   simdjson::dom::element root;
   if (auto error = parser.parse(padded).get(root)) {
     return failure::from(errc::malformed_input, std::string("request body is not valid JSON: ") +

@@ -16,11 +16,15 @@ namespace hookd::engine {
 
 inline constexpr std::size_t k_max_payload_bytes = 256 * 1024;
 
-// Checks that `payload` is a JSON object of at most 256 KiB without the reserved
-// top-level keys `uuid` and `action`. On success returns the payload's fields as a
-// Rack-style query string when `with_query` (else an empty string). Errors are
-// errc::invalid_argument with field "event.payload".
-[[nodiscard]] outcome<std::string> check_payload(std::string_view payload, bool with_query);
+struct checked_payload {
+  std::string text;   // the payload minified, every token as written
+  std::string query;  // its fields as a Rack query string, when asked for
+};
+
+// Checks that `payload` is strict JSON (no duplicate keys: strict_minify), an object
+// of at most 256 KiB without the reserved top-level keys `uuid` and `action`. Errors
+// are errc::invalid_argument with field "event.payload".
+[[nodiscard]] outcome<checked_payload> check_payload(std::string_view payload, bool with_query);
 
 // {"uuid":"<uuid>","action":"<action>", ...payload fields}. `payload` must have
 // passed check_payload; `uuid` and `action` need no JSON escaping (hex, dashes and
@@ -41,11 +45,12 @@ namespace hookd::engine {
 // The body of POST /api/v1/events: {"event": {"type": "...", "payload": {...}, "id": "..."}}.
 struct event_request {
   std::string type;
-  std::string payload;            // the payload object, minified
+  std::string payload;            // the payload object, minified, tokens as written
   std::optional<std::string> id;  // the idempotency key, when given
 };
 
-// errc::malformed_input for bad JSON; errc::invalid_argument naming every bad field,
+// errc::malformed_input for bad JSON or a duplicate key (named in details);
+// errc::invalid_argument naming every bad field,
 // the type checked against `catalog`. Publish checks the payload's contents.
 [[nodiscard]] outcome<event_request> parse_event_request(std::string_view body,
                                                          const event_catalog& catalog);

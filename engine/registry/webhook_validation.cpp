@@ -8,6 +8,7 @@
 #include <simdjson.h>
 
 #include "engine/delivery/retry_policy.hpp"
+#include "engine/json_text.hpp"
 #include "engine/registry/webhook_url.hpp"
 
 namespace hookd::engine {
@@ -266,8 +267,10 @@ std::optional<std::string> normalize_http_method(std::string_view method) {
 outcome<webhook_fields> parse_webhook_request(std::string_view body, const event_catalog& catalog,
                                               webhook_mode mode) {
   // A parser per thread: simdjson parsers are reusable but not thread-safe.
+  std::string minified;
+  if (auto bad = check_request_json(body, minified)) return std::move(*bad);
   thread_local dom::parser parser;
-  const simdjson::padded_string padded(body);
+  const simdjson::padded_string padded(minified);
   dom::element root;
   if (auto error = parser.parse(padded).get(root)) {
     return failure::from(errc::malformed_input, std::string("request body is not valid JSON: ") +

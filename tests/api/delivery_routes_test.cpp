@@ -182,3 +182,45 @@ TEST_F(DeliveryLog, ListsOldestFirstAndPagesWithoutGapsOrRepeats) {
 
 }  // namespace
 }  // namespace hookd::test
+
+namespace hookd::test {
+namespace {
+
+TEST_F(DeliveryRoutes, APayloadReachesTheReceiverAsWrittenWithUuidAndActionSpliced) {
+  healthy_ = true;
+  // Beyond 64 bits, exponent and trailing-zero spellings, escapes, key order: simdjson's
+  // numbers would have refused the first and rewritten the others.
+  const std::string payload =
+      R"({"z":1,"big":123456789012345678901234567890,"f":1.50E+2,"s":"caf\u00e9 \/"})";
+  auto r = call("POST", "/api/v1/events",
+                R"({"event": {"type": "customer_created", "payload": )" + payload + "}}");
+  ASSERT_EQ(r.status, 202u) << r.body;
+  rx_.wait_for_requests(1);
+  const auto got = rx_.requests().at(0);
+  const std::string uuid = got.header("webhook-id");
+  EXPECT_EQ(got.body,
+            R"({"uuid":")" + uuid + R"(","action":"customer_created",)" + payload.substr(1));
+}
+
+TEST_F(DeliveryRoutes, DuplicateKeysInARequestBodyAre400NamingTheKey) {
+  auto event = call("POST", "/api/v1/events",
+                    R"({"event": {"type": "customer_created", "payload": {"a": 1, "a": 2}}})");
+  ASSERT_EQ(event.status, 400u) << event.body;
+  auto v = json(event);
+  EXPECT_EQ(v.at("error").at("code").as_string(), "malformed_json");
+  EXPECT_EQ(v.at("error").at("details").at(0).at("field").as_string(), "event.payload.a");
+
+  auto webhook = call("PATCH", "/api/v1/webhooks/" + hook_,
+                      R"({"webhook": {"url": "https://a.example/", "url": "http://10.0.0.1/"}})");
+  ASSERT_EQ(webhook.status, 400u) << webhook.body;
+  EXPECT_EQ(json(webhook).at("error").at("details").at(0).at("field").as_string(), "webhook.url");
+
+  auto recover = call("POST", "/api/v1/webhooks/" + hook_ + "/recover",
+                      R"({"since": "2020-01-01T00:00:00Z", "since": "2999-01-01T00:00:00Z"})");
+  ASSERT_EQ(recover.status, 400u) << recover.body;
+  EXPECT_EQ(json(recover).at("error").at("details").at(0).at("field").as_string(), "since");
+  EXPECT_EQ(rx_.request_count(), 0u) << "nothing was published";
+}
+
+}  // namespace
+}  // namespace hookd::test

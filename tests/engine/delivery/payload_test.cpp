@@ -63,13 +63,13 @@ TEST(Payload, AcceptsNestedObject) {
 TEST(Payload, AcceptsEmptyObject) {
   const auto r = check_payload("{}", true);
   ASSERT_TRUE(r.has_value());
-  EXPECT_EQ(*r, "");
+  EXPECT_EQ(r->query, "");
 }
 
 TEST(Payload, ReturnsEmptyQueryWhenQueryNotRequested) {
   const auto r = check_payload(R"({"a":1})", false);
   ASSERT_TRUE(r.has_value());
-  EXPECT_EQ(*r, "");
+  EXPECT_EQ(r->query, "");
 }
 
 TEST(Payload, RejectsArray) { expect_payload_error(check_payload(R"([{"a":1}])", false)); }
@@ -177,7 +177,7 @@ TEST(PayloadQuery, BuildsRackNestedQueryWithPercentEncodedValues) {
       R"("ok":true,"none":null,"items":[{"k":"v"}],"empty":[]})",
       true);
   ASSERT_TRUE(r.has_value());
-  EXPECT_EQ(*r,
+  EXPECT_EQ(r->query,
             "customer[first_name]=Ann&customer[phone_number]=%2B1%20555&tags[]=a&tags[]=b&n=3&"
             "ok=true&none=&items[][k]=v&empty[]=");
 }
@@ -185,13 +185,13 @@ TEST(PayloadQuery, BuildsRackNestedQueryWithPercentEncodedValues) {
 TEST(PayloadQuery, PercentEncodesKeysWithSpecialCharacters) {
   const auto r = check_payload(R"({"a b":{"c&d":"x","e=f":"y"},"x[y]":1,"caf\u00e9":"z"})", true);
   ASSERT_TRUE(r.has_value());
-  EXPECT_EQ(*r, "a%20b[c%26d]=x&a%20b[e%3Df]=y&x%5By%5D=1&caf%C3%A9=z");
+  EXPECT_EQ(r->query, "a%20b[c%26d]=x&a%20b[e%3Df]=y&x%5By%5D=1&caf%C3%A9=z");
 }
 
 TEST(PayloadQuery, PercentEncodesAllButUnreservedCharactersInValues) {
   const auto r = check_payload(R"({"v":"aZ09-._~ /?#&=+%"})", true);
   ASSERT_TRUE(r.has_value());
-  EXPECT_EQ(*r, "v=aZ09-._~%20%2F%3F%23%26%3D%2B%25");
+  EXPECT_EQ(r->query, "v=aZ09-._~%20%2F%3F%23%26%3D%2B%25");
 }
 
 TEST(PayloadQuery, DeliveryQueryPrefixesUuidAndAction) {
@@ -326,6 +326,82 @@ TEST(EventRequest, RejectsMalformedJsonAsMalformedInput) {
     EXPECT_EQ(r.error().code, errc::malformed_input) << body;
     EXPECT_TRUE(r.error().details.empty()) << body;
   }
+}
+
+}  // namespace
+}  // namespace hookd::engine
+
+namespace hookd::engine {
+namespace {
+
+// --- payloads as written ---------------------------------------------------------------
+
+TEST(PayloadAsWritten, KeepsBigIntegersExoticNumbersKeyOrderAndEscapes) {
+  // Beyond 64 bits, negative zero, exponents, trailing zeros, escapes that decode to
+  // the same text: a receiver gets each token as the publisher wrote it.
+  const std::string payload =
+      R"({"z":1,"big":123456789012345678901234567890,"neg":-0,"e":1E+400,"x":1.50,)"
+      R"("esc":"caf\u00e9 \/ \"q\"","a":[0.0,-1e-7]})";
+  const auto r = check_payload(payload, false);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->text, payload);
+  EXPECT_EQ(delivery_body(r->text, k_uuid, "x.y"), std::string(R"({"uuid":")") +
+                                                       std::string(k_uuid) +
+                                                       R"(","action":"x.y",)" + payload.substr(1));
+}
+
+TEST(PayloadAsWritten, DropsOnlyWhitespaceBetweenTokens) {
+  const auto r = check_payload(" {\n \"a\" : [ 1 , 2.50 ] ,\t\"b\" : \" x  y \" }\r\n", false);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->text, R"({"a":[1,2.50],"b":" x  y "})");
+}
+
+TEST(PayloadAsWritten, TheQueryCarriesBigIntegersAsWritten) {
+  const auto r = check_payload(R"({"id":123456789012345678901234567890,"f":1.50e3})", true);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->query, "id=123456789012345678901234567890&f=1.50e3");
+}
+
+TEST(PayloadAsWritten, DuplicateKeysAreRefusedNamingTheKey) {
+  for (const auto& [payload, path] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"a":1,"a":2})", "a"},
+           {R"({"a":{"b":1,"c":2,"b":3}})", "a.b"},
+           {R"({"list":[{"k":1},{"k":1,"k":2}]})", "list[1].k"},
+           {R"({"caf\u00e9":1,"café":2})", "café"},  // the same name, escaped or not
+       }) {
+    SCOPED_TRACE(payload);
+    const auto r = check_payload(payload, false);
+    expect_payload_error(r);
+    if (!r) {
+      EXPECT_NE(r.error().details[0].message.find('"' + path + '"'), std::string::npos)
+          << r.error().details[0].message;
+    }
+  }
+}
+
+TEST(EventRequestStrict, DuplicateKeysAre400NamingThePath) {
+  for (const auto& [body, path] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"event":{"type":"customer_created","type":"x","payload":{}}})", "event.type"},
+           {R"({"event":{"type":"customer_created","payload":{"id":1,"id":2}}})",
+            "event.payload.id"},
+           {R"({"event":{"type":"customer_created","payload":{}},"event":{}})", "event"},
+       }) {
+    SCOPED_TRACE(body);
+    const auto r = parse_event_request(body, sonar_types());
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, errc::malformed_input);
+    ASSERT_EQ(r.error().details.size(), 1u);
+    EXPECT_EQ(r.error().details[0].field, path);
+  }
+}
+
+TEST(EventRequestStrict, ThePayloadIsTakenAsWritten) {
+  const auto r =
+      parse_event_request(R"({"event": {"payload": {"n": 18446744073709551616, "m": -1.0E-2},)"
+                          R"( "type": "customer_created"}})",
+                          sonar_types());
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->payload, R"({"n":18446744073709551616,"m":-1.0E-2})");
 }
 
 }  // namespace
