@@ -166,7 +166,9 @@ class engine {
   // deliveries and their due entries are in one RocksDB write. With an `event_id`
   // seen before for the account, returns the first answer (duplicate = true).
   // Errors: invalid_argument (unknown type, payload not an object, over 256 KiB,
-  // reserved key uuid/action, bad event id), shutting_down, storage errors.
+  // reserved key uuid/action, bad event id, a key twice in one object), storage_full
+  // (less than min_free_space free: retry once space is freed), shutting_down, storage
+  // errors. The payload is kept as written, minified: numbers are never converted.
   [[nodiscard]] outcome<publish_result> publish(std::string_view account, std::string_view type,
                                                 std::string_view payload_json,
                                                 std::optional<std::string_view> event_id = {});

@@ -178,7 +178,12 @@ explained<std::unique_ptr<database>> database::open(const database_options& opti
   i->event_times = i->handles[10];
   i->write_options.sync = options.fsync;
   i->space = std::move(space);
-  return std::unique_ptr<database>(new database(std::move(i)));
+  auto opened = std::unique_ptr<database>(new database(std::move(i)));
+  // Read again now that RocksDB has written its files (a preallocated manifest, the
+  // tables of a replayed log, memtables): the first writes are judged on what is
+  // left, not on what was free before opening.
+  opened->check_space();
+  return opened;
 }
 
 }  // namespace hookd::store

@@ -21,7 +21,7 @@ struct database_options {
   bool fsync = false;
   // The free-space watch (store/disk_space.hpp): new work is refused under
   // space.min_free, and opening refuses under its floor.
-  space_options space;
+  space_options space{};
 };
 
 class database {

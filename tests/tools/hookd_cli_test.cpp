@@ -2,6 +2,7 @@
 // stop on SIGTERM/SIGINT, and keep webhooks across restarts.
 #include <signal.h>
 
+#include <filesystem>
 #include <fstream>
 #include <regex>
 
@@ -154,7 +155,10 @@ TEST_F(HookdCli, HelpDescribesEveryFlag) {
                            "--ca-file",
                            "--retention",
                            "--disable-after",
+                           "--min-free-space",
+                           "--shutdown-grace",
                            "HOOKD_DISABLE_AFTER",
+                           "HOOKD_MIN_FREE_SPACE",
                            "HOOKD_RETENTION",
                            "30d",
                            "HOOKD_LISTEN",
@@ -196,6 +200,33 @@ TEST_F(HookdCli, BadFlagsStopWithAMessageNamingThem) {
       {"HOOKD_TOKENS=acme:tok,broken"});
   EXPECT_EQ(tokens.exit_code, 1);
   EXPECT_NE(tokens.err.find("HOOKD_TOKENS entry 2"), std::string::npos) << tokens.err;
+}
+
+TEST_F(HookdCli, TooLittleFreeSpaceToStartExitsWithTempFailAndSaysWhy) {
+  const auto data = dir_ / "data";
+  auto full = run_command({HOOKD_BINARY, "serve", "--listen", "127.0.0.1:0", "--data",
+                           data.string(), "--min-free-space", "1000TB"},
+                          {"HOOKD_TOKENS=default:tok_dev"});
+  // 75 (EX_TEMPFAIL), not an abort: a supervisor can wait for space and try again.
+  EXPECT_EQ(full.exit_code, 75) << full.err;
+  EXPECT_NE(full.err.find("not enough free space to open " + data.string()), std::string::npos)
+      << full.err;
+  EXPECT_NE(full.err.find("kept free (--min-free-space)"), std::string::npos) << full.err;
+  EXPECT_EQ(full.err.find("Assertion"), std::string::npos) << full.err;
+  EXPECT_EQ(full.out.find("listening"), std::string::npos) << full.out;
+  // RocksDB was not opened: nothing of a database in the folder.
+  EXPECT_FALSE(std::filesystem::exists(data / "CURRENT"));
+}
+
+TEST_F(HookdCli, BadMinFreeSpaceIsAUsageError) {
+  for (const char* bad : {"lots", "12 MiB", "-1", "1.5GiB", "99999999999999999999"}) {
+    auto r = run_command({HOOKD_BINARY, "serve", "--listen", "127.0.0.1:0", "--data",
+                          (dir_ / "data").string(), "--min-free-space", bad},
+                         {"HOOKD_TOKENS=default:tok_dev"});
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.err;
+    EXPECT_NE(r.err.find(std::string("--min-free-space \"") + bad + "\""), std::string::npos)
+        << r.err;
+  }
 }
 
 TEST_F(HookdCli, SecondServerOnSameDataFolderFailsClearly) {
