@@ -23,6 +23,9 @@ failure payload_error(std::string message) {
 // strict_minify, so On-Demand meets only valid JSON; numbers are never converted, and
 // keep their spelling whatever their size.
 simdjson::error_code append_pairs(std::string& out, const std::string& prefix, ondemand::value v) {
+  // Each leaf repeats its whole key path: a long key over many leaves would multiply
+  // the payload's size, so the query stops at a bound (checked at every value).
+  if (out.size() > k_max_query_bytes) return simdjson::CAPACITY;
   auto add = [&](std::string_view value) {
     if (!out.empty()) out.push_back('&');
     out += prefix;
@@ -137,8 +140,18 @@ outcome<checked_payload> check_payload(std::string_view payload, bool with_query
     if (with_query) {
       std::string name;
       append_query_escaped(name, key);
-      if (append_pairs(out.query, name, value)) return payload_error("could not be read");
+      if (auto error = append_pairs(out.query, name, value)) {
+        if (error != simdjson::CAPACITY) return payload_error("could not be read");
+        return payload_error("as the query string of a GET or DELETE webhook would exceed " +
+                             std::to_string(k_max_query_bytes) +
+                             " bytes: shorten its keys, or deliver it with POST");
+      }
     }
+  }
+  if (out.query.size() > k_max_query_bytes) {
+    return payload_error("as the query string of a GET or DELETE webhook would exceed " +
+                         std::to_string(k_max_query_bytes) +
+                         " bytes: shorten its keys, or deliver it with POST");
   }
   return out;
 }

@@ -15,6 +15,9 @@
 namespace hookd::engine {
 
 inline constexpr std::size_t k_max_payload_bytes = 256 * 1024;
+// The Rack query of a payload repeats each leaf's key path, so it can be far larger
+// than the payload: beyond this, a payload is refused for GET and DELETE webhooks.
+inline constexpr std::size_t k_max_query_bytes = 1024 * 1024;
 
 struct checked_payload {
   std::string text;   // the payload minified, every token as written

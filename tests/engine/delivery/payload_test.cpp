@@ -406,3 +406,25 @@ TEST(EventRequestStrict, ThePayloadIsTakenAsWritten) {
 
 }  // namespace
 }  // namespace hookd::engine
+
+namespace hookd::engine {
+namespace {
+
+TEST(PayloadQuery, AQueryThatWouldMultiplyThePayloadIsRefused) {
+  // A 100 KB key over thousands of leaves: each leaf repeats the key in the query,
+  // which would take gigabytes. Found by the rack_query fuzz target's author.
+  std::string payload = "{\"" + std::string(100'000, 'k') + "\":[";
+  for (int i = 0; i < 5'000; ++i) payload += i ? ",0" : "0";
+  payload += "]}";
+  ASSERT_LE(payload.size(), k_max_payload_bytes);
+  const auto refused = check_payload(payload, true);
+  expect_payload_error(refused);
+  if (!refused) {
+    EXPECT_NE(refused.error().details[0].message.find("query string"), std::string::npos);
+  }
+  // Without a query (POST webhooks only) the same payload is fine.
+  EXPECT_TRUE(check_payload(payload, false).has_value());
+}
+
+}  // namespace
+}  // namespace hookd::engine
