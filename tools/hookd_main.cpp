@@ -91,7 +91,8 @@ Options:
                        512MiB or 2GiB: under it publish and webhook writes get 507
                        storage_full while accepted deliveries go on; under a quarter
                        of it hookd does not start (exit code 75)
-                       (env HOOKD_MIN_FREE_SPACE, default 128MiB; 0 turns it off)
+                       (env HOOKD_MIN_FREE_SPACE, default 128MiB, at least 32MiB;
+                       0 turns it off)
   --shutdown-grace D   on SIGTERM or SIGINT, how long requests and deliveries in
                        flight may take before they are cut (cut deliveries stay
                        pending and go out after the restart), units ms/s/m
@@ -345,6 +346,14 @@ int serve(const std::vector<std::string>& args) {
   if (!min_free) {
     return usage_error("--min-free-space \"" + min_free_text +
                            "\" is not a size like 128MiB, 2GiB or a number of bytes",
+                       "hookd serve");
+  }
+  // RocksDB takes log space in blocks of about 18 MiB at once: a smaller margin could
+  // be crossed between two checks.
+  if (*min_free != 0 && *min_free < (std::uint64_t{32} << 20)) {
+    return usage_error("--min-free-space \"" + min_free_text +
+                           "\" is under 32MiB, less than RocksDB may take at once; use 0 to "
+                           "turn the watch off",
                        "hookd serve");
   }
   options.min_free_space = *min_free;

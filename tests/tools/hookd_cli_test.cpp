@@ -219,7 +219,8 @@ TEST_F(HookdCli, TooLittleFreeSpaceToStartExitsWithTempFailAndSaysWhy) {
 }
 
 TEST_F(HookdCli, BadMinFreeSpaceIsAUsageError) {
-  for (const char* bad : {"lots", "12 MiB", "-1", "1.5GiB", "99999999999999999999"}) {
+  for (const char* bad :
+       {"lots", "12 MiB", "-1", "1.5GiB", "99999999999999999999", "16MiB", "1000"}) {
     auto r = run_command({HOOKD_BINARY, "serve", "--listen", "127.0.0.1:0", "--data",
                           (dir_ / "data").string(), "--min-free-space", bad},
                          {"HOOKD_TOKENS=default:tok_dev"});
