@@ -25,6 +25,7 @@ const route_table& admin_routes() {
       {"PATCH",  "/api/v1/webhooks/{id}",             patch_webhook,       json},
       {"DELETE", "/api/v1/webhooks/{id}",             delete_webhook},
       {"GET",    "/api/v1/webhooks/{id}/secret",      show_webhook_secret},
+      {"POST",   "/api/v1/webhooks/{id}/secret/rotate", rotate_webhook_secret},
       {"GET",    "/api/v1/webhooks/{id}/deliveries",  list_deliveries},
       {"POST",   "/api/v1/webhooks/{id}/recover",     recover_deliveries,  json},
       {"GET",    "/api/v1/deliveries/{uuid}",         show_delivery},

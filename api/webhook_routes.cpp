@@ -11,6 +11,7 @@
 #include "api/error_mapping.hpp"
 #include "api/json_views.hpp"
 #include "api/request_parsing.hpp"
+#include "engine/encoding.hpp"
 
 namespace hookd::api {
 namespace {
@@ -74,10 +75,36 @@ response delete_webhook(const route_call& call) {
   return out;
 }
 
+namespace {
+
+// {"secret": ..., "previous_secret_expires_at": RFC 3339 or null}: while a rotation's
+// grace lasts, requests carry signatures of both secrets.
+json::object secret_json(const engine::webhook_record& r, std::int64_t now_ms) {
+  const bool in_grace = !r.previous_secret.empty() && now_ms < r.previous_secret_until_ms;
+  return json::object{
+      {"secret", r.secret},
+      {"previous_secret_expires_at",
+       in_grace ? json::value(engine::format_rfc3339(r.previous_secret_until_ms))
+                : json::value(nullptr)},
+  };
+}
+
+}  // namespace
+
 response show_webhook_secret(const route_call& call) {
   auto r = call.engine.webhooks().get(call.account, call.id);
   if (!r) return failure_response(r.error());
-  return json_response(200, json::object{{"secret", r->secret}});
+  return json_response(200, secret_json(*r, call.engine.now_ms()));
+}
+
+response rotate_webhook_secret(const route_call& call) {
+  // The body is optional; when there is one, it is JSON.
+  if (!call.req.body.empty() && !is_json_content_type(call.req.content_type)) {
+    return unsupported_media_type(call.req.content_type);
+  }
+  auto r = call.engine.webhooks().rotate_secret(call.account, call.id, call.req.body);
+  if (!r) return failure_response(r.error());
+  return json_response(200, secret_json(*r, call.engine.now_ms()));
 }
 
 }  // namespace hookd::api

@@ -204,6 +204,8 @@ void engine::stop(std::chrono::milliseconds drain) {
 
 webhook_service& engine::webhooks() { return *impl_->webhooks; }
 
+std::int64_t engine::now_ms() const { return impl_->time->now_ms(); }
+
 outcome<publish_result> engine::publish(std::string_view account, std::string_view type,
                                         std::string_view payload_json,
                                         std::optional<std::string_view> event_id) {

@@ -179,6 +179,8 @@ class engine {
 
   // The webhook registry of this engine; changes are seen by the next publish.
   webhook_service& webhooks();
+  // Unix milliseconds by the engine's clock (time_source when one was given).
+  std::int64_t now_ms() const;
 
   // One delivery with its attempts; another account's delivery is not_found.
   [[nodiscard]] outcome<delivery_view> delivery(std::string_view account,

@@ -21,6 +21,11 @@ struct webhook_record {
   std::int64_t updated_at_ms = 0;
   std::string disabled_reason;  // why hookd deactivated it; empty when the user did
   std::string retry_schedule;   // "1m,1h" overrides the engine's schedule; empty: default
+  // The secret before the last rotation: until previous_secret_until_ms every request
+  // is signed with both (Standard Webhooks), so a receiver holding either verifies it.
+  // Empty when there is none.
+  std::string previous_secret;
+  std::int64_t previous_secret_until_ms = 0;
 
   bool subscribes_to(std::string_view type) const;
   friend bool operator==(const webhook_record&, const webhook_record&) = default;

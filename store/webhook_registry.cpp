@@ -23,8 +23,9 @@ std::string failing_key(std::uint64_t id) {
   append_be64(k, id);
   return k;
 }
-// Version 2 added retry_schedule at the end; version 1 records read as "default".
-constexpr std::uint8_t k_record_version = 2;
+// Version 2 added retry_schedule at the end, version 3 the previous secret and its end;
+// older records read as "default" and "none".
+constexpr std::uint8_t k_record_version = 3;
 
 std::string account_key(std::string_view account, std::uint64_t id) {
   std::string k;
@@ -94,6 +95,8 @@ std::string encode_webhook(const webhook_record& r) {
   w.u64(static_cast<std::uint64_t>(r.updated_at_ms));
   w.str(r.disabled_reason);
   w.str(r.retry_schedule);
+  w.str(r.previous_secret);
+  w.u64(static_cast<std::uint64_t>(r.previous_secret_until_ms));
   return w.take();
 }
 
@@ -105,7 +108,8 @@ result<webhook_record> decode_webhook(std::string_view bytes) {
   std::uint64_t n_events = 0;
   std::uint64_t created = 0;
   std::uint64_t updated = 0;
-  bool ok = in.u8(version) && (version == 1 || version == k_record_version) && in.u64(r.id) &&
+  std::uint64_t previous_until = 0;
+  bool ok = in.u8(version) && version >= 1 && version <= k_record_version && in.u64(r.id) &&
             in.str(r.account) && in.str(r.name) && in.u8(active) && in.u64(n_events) &&
             n_events <= bytes.size();
   for (std::uint64_t i = 0; ok && i < n_events; ++i) {
@@ -113,11 +117,12 @@ result<webhook_record> decode_webhook(std::string_view bytes) {
   }
   ok = ok && in.str(r.url) && in.str(r.http_method) && in.str(r.secret) && in.u64(created) &&
        in.u64(updated) && in.str(r.disabled_reason) && (version < 2 || in.str(r.retry_schedule)) &&
-       in.done();
+       (version < 3 || (in.str(r.previous_secret) && in.u64(previous_until))) && in.done();
   if (!ok) return boost::system::error_code(errc::storage_corruption);
   r.active = active != 0;
   r.created_at_ms = static_cast<std::int64_t>(created);
   r.updated_at_ms = static_cast<std::int64_t>(updated);
+  r.previous_secret_until_ms = static_cast<std::int64_t>(previous_until);
   return r;
 }
 

@@ -40,6 +40,12 @@ attempt_request::attempt_request(const delivery_job& job, const webhook_target& 
   const std::int64_t timestamp = now_ms / 1000;
   timestamp_ = std::to_string(timestamp);
   signature_ = sign(target.signing_key, uuid_, timestamp, signed_content);
+  // During a rotation's grace both secrets sign, space separated (Standard Webhooks):
+  // a receiver holding either one verifies the request.
+  if (!target.previous_signing_key.empty() && now_ms < target.previous_key_until_ms) {
+    signature_ += ' ';
+    signature_ += sign(target.previous_signing_key, uuid_, timestamp, signed_content);
+  }
   headers_ = {{
       {"webhook-id", uuid_},
       {"webhook-timestamp", timestamp_},

@@ -103,6 +103,39 @@ outcome<webhook_record> webhook_service::update(std::string_view account, std::u
   return std::move(*updated);
 }
 
+outcome<webhook_record> webhook_service::rotate_secret(std::string_view account, std::uint64_t id,
+                                                       std::string_view body) {
+  std::chrono::milliseconds grace = k_default_rotation_grace;
+  std::string secret;
+  if (!body.empty()) {
+    auto fields = parse_rotation_request(body);
+    if (!fields) return fields.error();
+    if (fields->grace) grace = *fields->grace;
+    secret = std::move(fields->secret);
+  }
+  if (secret.empty()) secret = generate_secret(random_);
+  const std::int64_t now = clock_.now_ms();
+  auto updated = registry_.update(id, [&](webhook_record& r) -> boost::system::error_code {
+    if (r.account != account) return errc::not_found;
+    if (r.secret == secret) return errc::already_exists;
+    r.previous_secret = grace.count() > 0 ? r.secret : std::string();
+    r.previous_secret_until_ms = grace.count() > 0 ? now + grace.count() : 0;
+    r.secret = secret;
+    r.updated_at_ms = std::max(now, r.updated_at_ms);
+    return {};
+  });
+  if (!updated) {
+    if (updated.error() == errc::not_found) return not_found(id);
+    if (updated.error() == errc::already_exists) {
+      failure f = failure::from(errc::invalid_argument, "the rotation request is invalid");
+      f.details.push_back({"secret", "is the webhook's current secret; give a new one"});
+      return f;
+    }
+    return storage_failure(updated.error(), "rotate the secret of", id);
+  }
+  return std::move(*updated);
+}
+
 outcome<webhook_record> webhook_service::disable(std::uint64_t id, std::string reason) {
   const std::int64_t now = clock_.now_ms();
   auto updated = registry_.update(id, [&](webhook_record& r) -> boost::system::error_code {

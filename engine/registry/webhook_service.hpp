@@ -47,6 +47,14 @@ class webhook_service {
 
   const event_catalog& catalog() const noexcept { return catalog_; }
 
+  // POST /api/v1/webhooks/{id}/secret/rotate: body empty or {"grace": "24h", "secret":
+  // "whsec_..."}. A new secret (the given one, whsec_ + base64 of 24 to 64 bytes, or a
+  // generated one) replaces the current, which keeps signing beside it until the grace
+  // (0 to 30 days, default 24 h) has passed; a previous secret still in its grace is
+  // dropped. Returns the webhook with both.
+  [[nodiscard]] outcome<webhook_record> rotate_secret(std::string_view account, std::uint64_t id,
+                                                      std::string_view body);
+
   // hookd's own deactivation (410 Gone): inactive, with the reason shown to users.
   [[nodiscard]] outcome<webhook_record> disable(std::uint64_t id, std::string reason);
 

@@ -18,6 +18,10 @@ std::shared_ptr<const webhook_target> make_target(const webhook_record& w, doubl
   t->body_method = subscription_snapshot::is_body_method(w.http_method);
   t->active = w.active;
   t->signing_key = secret_key(w.secret).value_or(std::string());
+  if (!w.previous_secret.empty()) {
+    t->previous_signing_key = secret_key(w.previous_secret).value_or(std::string());
+    t->previous_key_until_ms = w.previous_secret_until_ms;
+  }
   // Leniently: a record stored under older URL rules still builds (its attempts fail
   // with the reason when it cannot be delivered at all).
   t->endpoint = parse_stored_webhook_url(w.url);

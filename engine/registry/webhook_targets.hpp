@@ -26,7 +26,11 @@ struct webhook_target {
   std::string http_method;  // upper case
   bool body_method = true;  // POST, PUT, PATCH carry a JSON body; GET, DELETE a query
   bool active = false;
-  std::string signing_key;                     // raw HMAC key decoded from the whsec_ secret
+  std::string signing_key;  // raw HMAC key decoded from the whsec_ secret
+  // The key of the secret before the last rotation, signing too until
+  // previous_key_until_ms; empty when none.
+  std::string previous_signing_key;
+  std::int64_t previous_key_until_ms = 0;
   std::shared_ptr<const retry_policy> policy;  // the webhook's own schedule; null: the engine's
 };
 

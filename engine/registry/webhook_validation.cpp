@@ -8,6 +8,7 @@
 #include <simdjson.h>
 
 #include "engine/delivery/retry_policy.hpp"
+#include "engine/delivery/signer.hpp"
 #include "engine/json_text.hpp"
 #include "engine/registry/webhook_url.hpp"
 
@@ -288,6 +289,65 @@ outcome<webhook_fields> parse_webhook_request(std::string_view body, const event
     return f;
   }
   return std::move(v.fields);
+}
+
+outcome<rotation_fields> parse_rotation_request(std::string_view body) {
+  std::string minified;
+  if (auto bad = check_request_json(body, minified)) return std::move(*bad);
+  thread_local dom::parser parser;
+  const simdjson::padded_string padded(minified);
+  dom::element root;
+  if (auto error = parser.parse(padded).get(root)) {
+    return failure::from(errc::malformed_input, std::string("request body is not valid JSON: ") +
+                                                    simdjson::error_message(error));
+  }
+  std::vector<field_error> problems;
+  rotation_fields out;
+  if (root.type() != dom::element_type::OBJECT) {
+    problems.push_back({"body", "must be a JSON object like {\"grace\": \"24h\"}"});
+  } else {
+    // Named: value_unsafe() of a temporary would dangle inside the loop.
+    const dom::object members = root.get_object().value_unsafe();
+    for (auto [key, value] : members) {
+      const std::string field(key);
+      if (field == "grace") {
+        std::string_view text;
+        if (value.get_string().get(text)) {
+          problems.push_back({field, "must be a duration string like \"24h\" or \"0s\""});
+          continue;
+        }
+        if (text == "0" || text == "0s" || text == "0ms") {
+          out.grace = std::chrono::milliseconds(0);
+          continue;
+        }
+        auto grace = parse_duration(text);
+        if (!grace || *grace > k_max_rotation_grace) {
+          problems.push_back({field, "must be a duration from 0s to 30d, like \"24h\"" +
+                                         (grace ? std::string() : ": " + grace.error().message)});
+          continue;
+        }
+        out.grace = *grace;
+      } else if (field == "secret") {
+        std::string_view text;
+        std::optional<std::string> key;
+        if (!value.get_string().get(text)) key = secret_key(text);
+        if (!key || key->size() < 24 || key->size() > 64) {
+          problems.push_back(
+              {field, "must be \"whsec_\" followed by the base64 of 24 to 64 random bytes"});
+          continue;
+        }
+        out.secret = std::string(text);
+      } else {
+        problems.push_back({field, "is not a field of a rotation; known: grace, secret"});
+      }
+    }
+  }
+  if (!problems.empty()) {
+    failure f = failure::from(errc::invalid_argument, "the rotation request is invalid");
+    f.details = std::move(problems);
+    return f;
+  }
+  return out;
 }
 
 }  // namespace hookd::engine

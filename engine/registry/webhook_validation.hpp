@@ -3,6 +3,7 @@
 // once with its JSON path; nothing here touches storage.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,6 +43,18 @@ inline constexpr std::size_t k_max_retry_schedule_entries = 50;
 [[nodiscard]] outcome<webhook_fields> parse_webhook_request(std::string_view body,
                                                             const event_catalog& catalog,
                                                             webhook_mode mode);
+
+// The body of POST /api/v1/webhooks/{id}/secret/rotate.
+struct rotation_fields {
+  std::optional<std::chrono::milliseconds> grace;  // 0 to 30 days
+  std::string secret;  // "whsec_" + base64 of 24 to 64 bytes; empty: generate one
+};
+inline constexpr std::chrono::milliseconds k_default_rotation_grace = std::chrono::hours(24);
+inline constexpr std::chrono::milliseconds k_max_rotation_grace = std::chrono::hours(24 * 30);
+
+// {"grace": "24h", "secret": "whsec_..."}, both optional; errc::malformed_input for
+// bad JSON, errc::invalid_argument naming every bad field (unknown ones included).
+[[nodiscard]] outcome<rotation_fields> parse_rotation_request(std::string_view body);
 
 // The checks on single values, shared with other inputs (for example the CLI); a URL
 // is checked with parse_webhook_url (engine/registry/webhook_url.hpp).

@@ -92,6 +92,7 @@ TEST_F(Authorization, EveryRouteByEveryKindOfToken) {
       {"PATCH /api/v1/webhooks/{id}",             {200, 404}},
       {"DELETE /api/v1/webhooks/{id}",            {204, 404}},
       {"GET /api/v1/webhooks/{id}/secret",        {200, 404}},
+      {"POST /api/v1/webhooks/{id}/secret/rotate", {200, 404}},
       {"GET /api/v1/webhooks/{id}/deliveries",    {200, 404}},
       {"POST /api/v1/webhooks/{id}/recover",      {202, 404}},
       {"GET /api/v1/deliveries/{uuid}",           {200, 404}},

@@ -117,6 +117,36 @@ TEST_F(AdminApi, ShowReturnsWebhookWithoutSecretAndSecretRouteReturnsIt) {
   EXPECT_EQ(json(secret).at("secret"), created.at("secret"));
 }
 
+TEST_F(AdminApi, RotatingTheSecretReturnsTheNewOneAndWhenTheOldStopsSigning) {
+  const auto id = create();
+  const std::string path = "/api/v1/webhooks/" + std::to_string(id) + "/secret";
+  const std::string before(json(call("GET", path)).at("secret").as_string());
+  EXPECT_EQ(json(call("GET", path)).at("previous_secret_expires_at"), json::value(nullptr));
+
+  auto rotated = call("POST", path + "/rotate", R"({"grace": "2h"})");
+  ASSERT_EQ(rotated.status, 200u) << rotated.body;
+  const auto v = json(rotated);
+  const std::string after(v.at("secret").as_string());
+  EXPECT_NE(after, before);
+  EXPECT_TRUE(after.starts_with("whsec_"));
+  EXPECT_TRUE(v.at("previous_secret_expires_at").is_string()) << rotated.body;
+  EXPECT_EQ(json(call("GET", path)), v) << "the secret route shows the rotation";
+
+  // Without a body: a generated secret, a day of grace.
+  auto again = call("POST", path + "/rotate", "");
+  ASSERT_EQ(again.status, 200u) << again.body;
+  EXPECT_NE(json(again).at("secret").as_string(), after);
+
+  auto bad = call("POST", path + "/rotate", R"({"grace": "1y"})");
+  ASSERT_EQ(bad.status, 422u) << bad.body;
+  EXPECT_EQ(detail_fields(bad), std::set<std::string>{"grace"});
+  EXPECT_EQ(call("POST", path + "/rotate", "grace=1h", "tok_acme",
+                 {{"Content-Type", "application/x-www-form-urlencoded"}})
+                .status,
+            415u);
+  EXPECT_EQ(call("POST", path + "/rotate", "", "tok_beta").status, 404u);
+}
+
 TEST_F(AdminApi, ListPaginatesInIdOrder) {
   std::vector<std::uint64_t> ids;
   for (int i = 0; i < 5; ++i) ids.push_back(create("tok_acme", "hook" + std::to_string(i)));

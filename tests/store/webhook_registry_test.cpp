@@ -695,6 +695,27 @@ TEST(WebhookRecordEncoding, EncodeThenDecodeRoundTrips) {
   EXPECT_EQ(*decoded_extremes, extremes);
 }
 
+TEST(WebhookRecordEncoding, ARotationRoundTripsAndAVersion2RecordHasNone) {
+  webhook_record r = sample();
+  r.previous_secret = "whsec_previous";
+  r.previous_secret_until_ms = 1'800'000'000'000;
+  auto decoded = hookd::store::decode_webhook(hookd::store::encode_webhook(r));
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().message();
+  EXPECT_EQ(*decoded, r);
+
+  // Version 2 ended after the retry schedule: the same bytes without an (empty)
+  // previous secret (8-byte length) and its end (8 bytes) read as no rotation.
+  webhook_record plain = sample();
+  std::string v2 = hookd::store::encode_webhook(plain);
+  v2.resize(v2.size() - 16);
+  v2[0] = 2;
+  auto old = hookd::store::decode_webhook(v2);
+  ASSERT_TRUE(old.has_value()) << old.error().message();
+  EXPECT_EQ(*old, plain);
+  EXPECT_TRUE(old->previous_secret.empty());
+  EXPECT_EQ(old->previous_secret_until_ms, 0);
+}
+
 TEST(WebhookRecordEncoding, DecodeOfTruncatedBytesIsStorageCorruption) {
   webhook_record r = sample("acme", {"customer_created", "outbound_message"});
   r.disabled_reason = "reason";
