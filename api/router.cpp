@@ -10,7 +10,7 @@
 
 namespace hookd::api {
 
-router::router(engine::engine& engine, const token_store& tokens)
+router::router(engine::engine& engine, const token_authority& tokens)
     : engine_(engine), tokens_(tokens) {}
 
 response router::error(unsigned status, std::string_view code, std::string_view message) {

@@ -45,7 +45,7 @@ struct head_verdict {
 class router {
  public:
   // Both references must outlive the router.
-  router(engine::engine& engine, const token_store& tokens);
+  router(engine::engine& engine, const token_authority& tokens);
 
   // Authenticates and routes on the method, target, token and content type alone
   // (req.body is not looked at), so a transport can refuse a request before reading a
@@ -65,7 +65,7 @@ class router {
 
  private:
   engine::engine& engine_;
-  const token_store& tokens_;
+  const token_authority& tokens_;
 };
 
 }  // namespace hookd::api

@@ -7,13 +7,20 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <cstring>
 #include <fstream>
+#include <mutex>
+#include <set>
+#include <span>
+#include <thread>
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
 #include "engine/encoding.hpp"
+#include "engine/log.hpp"
 
 namespace hookd::api {
 namespace {
@@ -161,5 +168,194 @@ explained<std::string> token_store::create(const std::filesystem::path& file,
   }
   return {boost::system::in_place_value, std::move(token)};
 }
+
+namespace {
+
+// "account:token" or "account:sha256:<hex>" → account and the token's SHA-256 in hex.
+std::optional<std::pair<std::string, std::string>> entry_of(std::string_view line) {
+  const auto colon = line.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  std::string account(trim(line.substr(0, colon)));
+  const std::string_view rest = trim(line.substr(colon + 1));
+  if (rest.starts_with("sha256:")) return std::pair{account, std::string(rest.substr(7))};
+  const auto d = token_store::hash(rest);
+  return std::pair{account, engine::hex_encode(std::as_bytes(std::span(d.data(), d.size())))};
+}
+
+bool is_hex(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  });
+}
+
+}  // namespace
+
+explained<std::vector<token_store::listed>> token_store::list(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) return {boost::system::in_place_error, "cannot read tokens file " + file.string()};
+  std::vector<listed> out;
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    const std::string_view l = trim(line);
+    if (l.empty() || l[0] == '#') continue;
+    auto e = entry_of(l);
+    if (!e) continue;  // load() reports it; a listing shows what it can
+    out.push_back({e->first, e->second.substr(0, 12), number});
+  }
+  return {boost::system::in_place_value, std::move(out)};
+}
+
+explained<std::vector<token_store::listed>> token_store::revoke(const std::filesystem::path& file,
+                                                                std::string_view id_prefix) {
+  if (id_prefix.size() < 8 || id_prefix.size() > 64 || !is_hex(id_prefix)) {
+    return {boost::system::in_place_error,
+            "a token id is 8 to 64 hex digits, as hookd token list shows it"};
+  }
+  std::string prefix(id_prefix);
+  std::transform(prefix.begin(), prefix.end(), prefix.begin(),
+                 [](char c) { return static_cast<char>(std::tolower(c)); });
+  std::ifstream in(file);
+  if (!in) return {boost::system::in_place_error, "cannot read tokens file " + file.string()};
+  std::vector<std::string> lines;
+  std::vector<listed> removed;
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    const std::string_view l = trim(line);
+    if (!l.empty() && l[0] != '#') {
+      if (auto e = entry_of(l)) {
+        std::string hex = e->second;
+        std::transform(hex.begin(), hex.end(), hex.begin(),
+                       [](char c) { return static_cast<char>(std::tolower(c)); });
+        if (hex.starts_with(prefix)) {
+          removed.push_back({e->first, hex.substr(0, 12), number});
+          continue;
+        }
+      }
+    }
+    lines.push_back(line);
+  }
+  in.close();
+  if (removed.empty()) {
+    return {boost::system::in_place_error, "no token with id " + prefix + " in " + file.string()};
+  }
+  std::set<std::string> ids;
+  for (const auto& r : removed) ids.insert(r.id);
+  if (ids.size() > 1) {
+    return {boost::system::in_place_error, "the id " + prefix + " names " +
+                                               std::to_string(ids.size()) +
+                                               " different tokens; give more of it"};
+  }
+  // A new file renamed over the old: a server reading it sees one or the other.
+  const std::filesystem::path temp = file.string() + ".tmp";
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return {boost::system::in_place_error, "cannot write " + temp.string()};
+  std::string text;
+  for (const auto& l : lines) text.append(l).push_back('\n');
+  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                       ::fsync(fd) == 0;
+  ::close(fd);
+  if (!written || ::rename(temp.c_str(), file.c_str()) != 0) {
+    ::unlink(temp.c_str());
+    return {boost::system::in_place_error, "cannot write tokens file " + file.string()};
+  }
+  return {boost::system::in_place_value, std::move(removed)};
+}
+
+struct live_tokens::impl {
+  std::string env_tokens;
+  std::optional<std::filesystem::path> file;
+  std::atomic<std::shared_ptr<const token_store>> current;
+  std::mutex reload_mutex;  // one reload at a time
+  struct stamp {
+    dev_t device = 0;
+    ino_t inode = 0;
+    off_t size = -1;
+    std::int64_t mtime_ns = 0;
+    friend bool operator==(const stamp&, const stamp&) = default;
+  };
+  stamp seen;  // guarded by reload_mutex
+  std::mutex stop_mutex;
+  std::condition_variable stop_wake;
+  bool stop = false;
+  std::thread watcher;
+
+  stamp read_stamp() const {
+    struct stat st {};
+    if (!file || ::stat(file->c_str(), &st) != 0) return {};
+    return {st.st_dev, st.st_ino, st.st_size,
+            static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+  }
+};
+
+live_tokens::live_tokens(std::string env_tokens, std::optional<std::filesystem::path> file)
+    : impl_(std::make_unique<impl>()) {
+  impl_->env_tokens = std::move(env_tokens);
+  impl_->file = std::move(file);
+}
+
+explained<std::unique_ptr<live_tokens>> live_tokens::open(
+    std::string env_tokens, std::optional<std::filesystem::path> file) {
+  std::unique_ptr<live_tokens> t(new live_tokens(std::move(env_tokens), std::move(file)));
+  if (auto loaded = t->reload(); !loaded) return loaded.error();
+  if (t->impl_->file) {
+    impl* i = t->impl_.get();
+    live_tokens* self = t.get();
+    i->watcher = std::thread([i, self] {
+      pthread_setname_np(pthread_self(), "hookd-tokens");
+      std::unique_lock lock(i->stop_mutex);
+      while (
+          !i->stop_wake.wait_for(lock, std::chrono::milliseconds(250), [i] { return i->stop; })) {
+        lock.unlock();
+        bool changed = false;
+        {
+          std::lock_guard reload_lock(i->reload_mutex);
+          changed = i->read_stamp() != i->seen;
+        }
+        if (changed) {
+          if (auto r = self->reload(); !r) {
+            engine::log::error(
+                "the tokens file changed but cannot be read; the tokens in force "
+                "stay as they were",
+                {{"error", r.error().message}});
+          } else {
+            engine::log::info("tokens reloaded", {{"tokens", std::to_string(self->size())}});
+          }
+        }
+        lock.lock();
+      }
+    });
+  }
+  return {boost::system::in_place_value, std::move(t)};
+}
+
+live_tokens::~live_tokens() {
+  {
+    std::lock_guard lock(impl_->stop_mutex);
+    impl_->stop = true;
+  }
+  impl_->stop_wake.notify_all();
+  if (impl_->watcher.joinable()) impl_->watcher.join();
+}
+
+explained<void> live_tokens::reload() {
+  std::lock_guard lock(impl_->reload_mutex);
+  // The stamp first: a change while reading is seen again by the next look.
+  const auto stamp = impl_->read_stamp();
+  auto loaded = token_store::load(impl_->env_tokens, impl_->file);
+  impl_->seen = stamp;
+  if (!loaded) return loaded.error();
+  impl_->current.store(std::make_shared<const token_store>(std::move(*loaded)));
+  return {};
+}
+
+std::optional<std::string> live_tokens::authenticate(std::string_view token) const {
+  return impl_->current.load()->authenticate(token);
+}
+
+std::size_t live_tokens::size() const { return impl_->current.load()->size(); }
 
 }  // namespace hookd::api

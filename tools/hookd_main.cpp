@@ -10,12 +10,14 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "api/router.hpp"
 #include "api/server.hpp"
 #include "api/tokens.hpp"
+#include "engine/encoding.hpp"
 #include "engine/engine.hpp"
 #include "engine/log.hpp"
 #include "engine/random.hpp"
@@ -34,7 +36,7 @@ constexpr const char* k_main_help = R"(hookd - webhook dispatch engine
 
 Usage:
   hookd serve [options]          run the admin API (see hookd serve --help)
-  hookd token create [options]   add an API token (see hookd token create --help)
+  hookd token create|list|revoke  manage API tokens (see hookd token --help)
   hookd --version                print the version
   hookd --help                   show this help
 )";
@@ -104,18 +106,25 @@ Options:
 
 constexpr const char* k_token_help =
     R"(Usage: hookd token create (--account NAME | --operator) --tokens FILE
+       hookd token list --tokens FILE
+       hookd token revoke ID --tokens FILE
 
-Creates a random API token for account NAME, appends its SHA-256 to FILE (created
-with mode 0600 if missing) as "NAME:sha256:<hex>", and prints the token once.
-The token cannot be recovered from the file.
+create: makes a random API token for account NAME, appends its SHA-256 to FILE
+(created with mode 0600 if missing) as "NAME:sha256:<hex>", and prints the token
+once; it cannot be recovered from the file. An operator token
+("@operator:sha256:<hex>") reads /metrics, which no account's token may, and acts
+on no account.
+list: each token's account and ID (the first 12 hex digits of its SHA-256).
+revoke: removes the token whose ID starts with ID (at least 8 hex digits).
 
-An operator token ("@operator:sha256:<hex>") reads /metrics, which no account's
-token may, and acts on no account.
+A running hookd serve reads FILE again within a second of a change (or at once on
+SIGHUP): a new token works and a revoked one is refused without a restart, and
+open connections stay open.
 
 Options:
   --account NAME   account the token authenticates as: 1-64 of [A-Za-z0-9_.-]
   --operator       create an operator token instead
-  --tokens FILE    tokens file to append to (env HOOKD_TOKENS_FILE; required)
+  --tokens FILE    the tokens file (env HOOKD_TOKENS_FILE; required)
   --help           show this help
 )";
 
@@ -243,14 +252,14 @@ int serve(const std::vector<std::string>& args) {
   const std::string events_file = flag(f, "events", "HOOKD_EVENTS_FILE", "");
   const bool fsync = flag(f, "fsync", "HOOKD_FSYNC", "0") != "0";
 
-  auto tokens = api::token_store::load(
+  auto tokens = api::live_tokens::open(
       env_or("HOOKD_TOKENS", ""),
       tokens_file.empty() ? std::nullopt : std::optional<std::filesystem::path>(tokens_file));
   if (!tokens) {
     std::cerr << "hookd: " << tokens.error().message << "\n";
     return 1;
   }
-  if (tokens->size() == 0) {
+  if ((*tokens)->size() == 0) {
     engine::log::warn("no API tokens configured: every API request will get 401",
                       {{"hint", "set HOOKD_TOKENS or --tokens"}});
   }
@@ -268,6 +277,7 @@ int serve(const std::vector<std::string>& args) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);  // not a stop: reload the tokens file
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -369,7 +379,7 @@ int serve(const std::vector<std::string>& args) {
   }
   auto& core = **opened;
   core.start();
-  api::router router(core, *tokens);
+  api::router router(core, **tokens);
   api::server server(
       {.host = listen->first, .port = listen->second, .threads = threads, .shutdown_grace = *grace},
       router);
@@ -384,11 +394,20 @@ int serve(const std::vector<std::string>& args) {
                     {{"version", engine::k_version},
                      {"listen", shown_host + ":" + std::to_string(server.port())},
                      {"data", data},
-                     {"accounts_tokens", std::to_string(tokens->size())},
+                     {"accounts_tokens", std::to_string((*tokens)->size())},
                      {"event_types", std::to_string(core.webhooks().catalog().types().size())}});
 
   int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  for (;;) {
+    sigwait(&stop_signals, &signal_number);
+    if (signal_number != SIGHUP) break;
+    if (auto r = (*tokens)->reload(); !r) {
+      engine::log::error("SIGHUP: the tokens file cannot be read; the tokens in force stay",
+                         {{"error", r.error().message}});
+    } else {
+      engine::log::info("SIGHUP: tokens reloaded", {{"tokens", std::to_string((*tokens)->size())}});
+    }
+  }
   engine::log::info("stopping", {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});
   // One deadline for both: the server stops accepting and the engine cuts what is
   // still in flight when the grace is up; cut deliveries stay pending on disk.
@@ -396,6 +415,57 @@ int serve(const std::vector<std::string>& args) {
   core.stop(*grace);
   server.wait();
   engine::log::info("stopped");
+  return 0;
+}
+
+int token_list(const std::vector<std::string>& args) {
+  auto f = parse_flags(args, {"tokens"}, {});
+  if (f.help) {
+    std::cout << k_token_help;
+    return 0;
+  }
+  if (f.error) return usage_error(*f.error, "hookd token list");
+  const std::string file = flag(f, "tokens", "HOOKD_TOKENS_FILE", "");
+  if (file.empty()) return usage_error("--tokens is required", "hookd token list");
+  auto listed = api::token_store::list(file);
+  if (!listed) {
+    std::cerr << "hookd: " << listed.error().message << "\n";
+    return 1;
+  }
+  std::printf("%-32s  %-12s  %s\n", "ACCOUNT", "ID", "LINE");
+  for (const auto& t : *listed) {
+    std::printf("%-32s  %-12s  %d\n", t.account.c_str(), t.id.c_str(), t.line);
+  }
+  return 0;
+}
+
+int token_revoke(const std::vector<std::string>& args) {
+  std::vector<std::string> flags;
+  std::string id;
+  for (const auto& a : args) {
+    if (!a.starts_with("-") && id.empty() && (flags.empty() || flags.back() != "--tokens")) {
+      id = a;
+    } else {
+      flags.push_back(a);
+    }
+  }
+  auto f = parse_flags(flags, {"tokens"}, {});
+  if (f.help) {
+    std::cout << k_token_help;
+    return 0;
+  }
+  if (f.error) return usage_error(*f.error, "hookd token revoke");
+  const std::string file = flag(f, "tokens", "HOOKD_TOKENS_FILE", "");
+  if (file.empty()) return usage_error("--tokens is required", "hookd token revoke");
+  if (id.empty()) return usage_error("the token's ID is required", "hookd token revoke");
+  auto revoked = api::token_store::revoke(file, id);
+  if (!revoked) {
+    std::cerr << "hookd: " << revoked.error().message << "\n";
+    return 1;
+  }
+  for (const auto& t : *revoked) {
+    std::cout << "revoked " << t.id << " (account " << t.account << ")\n";
+  }
   return 0;
 }
 
@@ -425,6 +495,12 @@ int token_create(const std::vector<std::string>& args) {
     return 1;
   }
   std::cout << *token << std::endl;
+  // The ID hookd token list shows, on stderr: stdout is the token alone, for scripts.
+  const auto digest = api::token_store::hash(*token);
+  std::cerr
+      << "hookd: created token "
+      << engine::hex_encode(std::as_bytes(std::span(digest.data(), digest.size()))).substr(0, 12)
+      << " for " << (account == api::k_operator ? "the operator" : "account " + account) << "\n";
   return 0;
 }
 
@@ -445,11 +521,14 @@ int main(int argc, char** argv) {
     if (args[0] == "token") {
       if (args.size() >= 2 && args[1] == "create")
         return token_create({args.begin() + 2, args.end()});
+      if (args.size() >= 2 && args[1] == "list") return token_list({args.begin() + 2, args.end()});
+      if (args.size() >= 2 && args[1] == "revoke")
+        return token_revoke({args.begin() + 2, args.end()});
       if (args.size() >= 2 && (args[1] == "--help" || args[1] == "-h")) {
         std::cout << k_token_help;
         return 0;
       }
-      return usage_error("unknown token command; did you mean 'hookd token create'?", "hookd");
+      return usage_error("unknown token command: create, list or revoke", "hookd");
     }
   } catch (const std::exception& e) {
     std::cerr << "hookd: fatal: " << e.what() << "\n";

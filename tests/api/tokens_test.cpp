@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <optional>
 #include <span>
 #include <sstream>
@@ -415,6 +416,96 @@ TEST_F(TokenStore, CreateFailsWhenTheFileCannotBeOpened) {
 
   ASSERT_TRUE(token.has_error());
   EXPECT_TRUE(contains(token.error().message, dir_.path().string())) << token.error().message;
+}
+
+}  // namespace
+
+namespace {
+
+using hookd::api::live_tokens;
+
+TEST_F(TokenStore, ListShowsAccountsAndIdsButNeverTokens) {
+  const auto file =
+      write_file("tokens", "# comment\nbeta:tok_b\n\nacme:sha256:" + sha256_hex("tok_a") +
+                               "\n@operator:tok_ops\n");
+  auto listed = token_store::list(file);
+  ASSERT_TRUE(listed.has_value()) << listed.error().message;
+  ASSERT_EQ(listed->size(), 3u);
+  EXPECT_EQ((*listed)[0].account, "beta");
+  EXPECT_EQ((*listed)[0].id, sha256_hex("tok_b").substr(0, 12));
+  EXPECT_EQ((*listed)[0].line, 2);
+  EXPECT_EQ((*listed)[1].account, "acme");
+  EXPECT_EQ((*listed)[1].id, sha256_hex("tok_a").substr(0, 12));
+  EXPECT_EQ((*listed)[2].account, "@operator");
+  EXPECT_EQ((*listed)[2].line, 5);
+}
+
+TEST_F(TokenStore, RevokeRemovesOnlyThatTokenAndKeepsTheRest) {
+  const auto file = write_file(
+      "tokens", "# managed by hand\nbeta:tok_b\nacme:sha256:" + sha256_hex("tok_a") + "\n");
+  auto revoked = token_store::revoke(file, sha256_hex("tok_a").substr(0, 8));
+  ASSERT_TRUE(revoked.has_value()) << revoked.error().message;
+  ASSERT_EQ(revoked->size(), 1u);
+  EXPECT_EQ((*revoked)[0].account, "acme");
+  EXPECT_EQ(read_file(file), "# managed by hand\nbeta:tok_b\n");
+  const token_store store = must_load("", file);
+  EXPECT_EQ(store.authenticate("tok_a"), std::nullopt);
+  EXPECT_EQ(store.authenticate("tok_b"), "beta");
+  // A plain token is revoked by the id of its hash too.
+  ASSERT_TRUE(token_store::revoke(file, sha256_hex("tok_b").substr(0, 12)).has_value());
+  EXPECT_EQ(must_load("", file).size(), 0u);
+}
+
+TEST_F(TokenStore, RevokeRefusesShortUnknownAndAmbiguousIds) {
+  const auto file = write_file("tokens", "acme:tok_a\n");
+  EXPECT_FALSE(token_store::revoke(file, "abc").has_value()) << "too short";
+  EXPECT_FALSE(token_store::revoke(file, "zzzzzzzz").has_value()) << "not hex";
+  EXPECT_FALSE(token_store::revoke(file, "00000000").has_value()) << "no such token";
+  // Two tokens whose ids share their first 8 hex digits (a birthday search over a
+  // few ten thousand hashes): that prefix names both, and is refused.
+  std::map<std::string, std::string> seen;
+  std::string a;
+  std::string b;
+  for (int i = 0; a.empty(); ++i) {
+    const std::string t = "t" + std::to_string(i);
+    auto [it, fresh] = seen.emplace(sha256_hex(t).substr(0, 8), t);
+    if (!fresh) {
+      a = it->second;
+      b = t;
+    }
+  }
+  const std::string both = "x:" + a + "\ny:" + b + "\n";
+  const auto pair_file = write_file("both", both);
+  auto ambiguous = token_store::revoke(pair_file, sha256_hex(a).substr(0, 8));
+  ASSERT_FALSE(ambiguous.has_value());
+  EXPECT_NE(ambiguous.error().message.find("2 different tokens"), std::string::npos)
+      << ambiguous.error().message;
+  EXPECT_EQ(read_file(pair_file), both);
+  // The same token on two lines is one token: both lines go.
+  const auto twice = write_file("twice", "x:" + a + "\nx:" + a + "\n");
+  auto r = token_store::revoke(twice, sha256_hex(a).substr(0, 8));
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->size(), 2u);
+  EXPECT_EQ(read_file(file), "acme:tok_a\n") << "a refused revoke changed the file";
+}
+
+TEST_F(TokenStore, LiveTokensFollowTheFileAndKeepTheLastGoodSet) {
+  const auto file = write_file("tokens", "acme:tok_a\n");
+  auto live = live_tokens::open("env:tok_env", file);
+  ASSERT_TRUE(live.has_value()) << live.error().message;
+  EXPECT_EQ((*live)->authenticate("tok_a"), "acme");
+  EXPECT_EQ((*live)->authenticate("tok_env"), "env");
+
+  write_file("tokens", "beta:tok_b\n");
+  ASSERT_TRUE((*live)->reload().has_value());
+  EXPECT_EQ((*live)->authenticate("tok_a"), std::nullopt);
+  EXPECT_EQ((*live)->authenticate("tok_b"), "beta");
+  EXPECT_EQ((*live)->authenticate("tok_env"), "env");
+
+  // A broken file is refused and the tokens in force stay.
+  write_file("tokens", "not a token line\n");
+  EXPECT_FALSE((*live)->reload().has_value());
+  EXPECT_EQ((*live)->authenticate("tok_b"), "beta");
 }
 
 }  // namespace
