@@ -2,10 +2,13 @@
 // each request to the router, write the answer, shut down gracefully.
 #include "api/server.hpp"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstdio>
 #include <list>
 #include <optional>
+#include <random>
 #include <thread>
 
 #include <boost/asio/as_tuple.hpp>
@@ -35,6 +38,32 @@ constexpr std::size_t k_header_limit = std::size_t{16} * 1024;
 // A lingering close reads for at most this long, and at most this much.
 constexpr auto k_linger = std::chrono::seconds(2);
 constexpr std::size_t k_linger_bytes = std::size_t{8} * 1024 * 1024;
+
+// "req_" + 16 hex digits, unique within the process and unpredictable across runs.
+std::string new_request_id() {
+  static std::atomic<std::uint64_t> counter{[] {
+    std::random_device rd;
+    return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+  }()};
+  // splitmix64 of a counter: distinct for every request, not a visible sequence.
+  std::uint64_t z = counter.fetch_add(0x9e3779b97f4a7c15ULL, std::memory_order_relaxed);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z ^= z >> 31;
+  constexpr std::string_view hex = "0123456789abcdef";
+  std::string id = "req_";
+  for (int shift = 60; shift >= 0; shift -= 4) id += hex[(z >> shift) & 15];
+  return id;
+}
+
+// A caller's own X-Request-Id is kept when it is 1-128 of [A-Za-z0-9._:-], so a log
+// line cannot be forged through it.
+bool usable_request_id(std::string_view id) {
+  return !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '.' || ch == '_' || ch == ':' || ch == '-';
+  });
+}
 
 // The peer went away or the server is stopping: nothing to answer.
 bool gone(const boost::system::error_code& ec) {
@@ -85,6 +114,11 @@ struct connection {
   explicit connection(tcp::socket s) : stream(std::move(s)) {}
   beast::tcp_stream stream;
   bool idle = true;
+  // The request being answered, for its access log line and X-Request-Id.
+  std::string request_id;
+  std::string method = "-";
+  std::string path = "-";
+  std::chrono::steady_clock::time_point started;
   std::list<std::shared_ptr<connection>>::iterator position;  // in server::impl::connections
 };
 
@@ -234,6 +268,7 @@ void server::impl::closed(const std::shared_ptr<connection>& c) {
 net::awaitable<bool> server::impl::write(std::shared_ptr<connection> c,
                                          http::response<http::string_body> res) {
   res.set(http::field::server, engine::k_user_agent);
+  if (!c->request_id.empty()) res.set("X-Request-Id", c->request_id);
   if (res.result() != http::status::no_content && res[http::field::content_type].empty()) {
     res.set(http::field::content_type, "application/json");
   }
@@ -251,13 +286,30 @@ net::awaitable<void> server::impl::reply_error(std::shared_ptr<connection> c, un
 
 net::awaitable<bool> server::impl::reply(std::shared_ptr<connection> c, response out,
                                          unsigned version, bool keep_alive) {
+  const unsigned status = out.status;
+  const std::string route(out.route.empty() ? std::string_view("-") : out.route);
   http::response<http::string_body> res{static_cast<http::status>(out.status), version};
   res.body() = std::move(out.body);
   if (!out.allow.empty()) res.set(http::field::allow, out.allow);
   if (!out.retry_after.empty()) res.set(http::field::retry_after, out.retry_after);
   if (out.status != 204) res.set(http::field::content_type, out.content_type);
   res.keep_alive(keep_alive);
-  co_return co_await write(std::move(c), std::move(res));
+  const bool written = co_await write(c, std::move(res));
+  // The access log: one line per answer, whatever answered it.
+  if (engine::log::enabled(engine::log::level::info)) {
+    const auto took = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - c->started);
+    char ms[32];
+    std::snprintf(ms, sizeof ms, "%.3f", static_cast<double>(took.count()) / 1000.0);
+    engine::log::info("request", {{"request_id", c->request_id},
+                                  {"method", c->method},
+                                  {"path", c->path},
+                                  {"route", route},
+                                  {"status", std::to_string(status)},
+                                  {"duration_ms", ms},
+                                  {"written", written ? "true" : "false"}});
+  }
+  co_return written;
 }
 
 net::awaitable<void> server::impl::linger(std::shared_ptr<connection> c) {
@@ -286,6 +338,10 @@ net::awaitable<void> server::impl::serve(std::shared_ptr<connection> c) {
       buffer.commit(n);
     }
     c->idle = false;
+    c->started = std::chrono::steady_clock::now();
+    c->request_id = new_request_id();
+    c->method = "-";
+    c->path = "-";
 
     http::request_parser<http::string_body> parser;
     parser.header_limit(k_header_limit);
@@ -310,6 +366,13 @@ net::awaitable<void> server::impl::serve(std::shared_ptr<connection> c) {
     }
     const auto& head = parser.get();
     const unsigned version = head.version();
+    if (const auto given = head["X-Request-Id"]; usable_request_id(given)) {
+      c->request_id = std::string(given);
+    }
+    c->method = std::string(head.method_string());
+    // The path without its query, at most 256 bytes; the log escapes what it holds.
+    const std::string_view target = head.target();
+    c->path = std::string(target.substr(0, std::min<std::size_t>(target.find('?'), 256)));
     if (auto problem = framing_problem(head, parser)) {
       // The body's length is unknown, so what follows cannot be read as another
       // request: answer, and close (RFC 9112 6.3).
@@ -378,7 +441,8 @@ net::awaitable<void> server::impl::serve(std::shared_ptr<connection> c) {
     if (out.status >= 500) {
       // The route's pattern, not the target: ids are fine in a log line, but the
       // pattern groups lines by route. Never the token or the request body.
-      engine::log::warn("request failed", {{"method", std::string(req.method_string())},
+      engine::log::warn("request failed", {{"request_id", c->request_id},
+                                           {"method", std::string(req.method_string())},
                                            {"route", std::string(out.route)},
                                            {"status", std::to_string(out.status)},
                                            {"error", out.error_message}});

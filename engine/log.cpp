@@ -29,44 +29,129 @@ std::string_view level_name(level l) {
   return "info";
 }
 
-void append_value(std::string& out, std::string_view v) {
-  const bool quote = v.empty() || v.find_first_of(" =\"\\\n\t") != std::string_view::npos;
+constexpr std::string_view k_hex = "0123456789abcdef";
+
+bool is_control(unsigned char c) { return c < 0x20 || c == 0x7f; }
+
+// logfmt: bare when safe, else quoted with \" \\ \n \r \t and \xNN for other
+// control bytes.
+void append_text_value(std::string& out, std::string_view v) {
+  bool quote = v.empty();
+  for (unsigned char c : v)
+    quote = quote || c == ' ' || c == '=' || c == '"' || c == '\\' || is_control(c);
   if (!quote) {
     out += v;
     return;
   }
   out += '"';
-  for (char c : v) {
+  for (unsigned char c : v) {
     if (c == '"' || c == '\\') {
       out += '\\';
-      out += c;
+      out += static_cast<char>(c);
     } else if (c == '\n') {
       out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (is_control(c)) {
+      out += "\\x";
+      out += k_hex[c >> 4];
+      out += k_hex[c & 15];
     } else {
-      out += c;
+      out += static_cast<char>(c);
     }
   }
   out += '"';
 }
 
+// A JSON string: \" \\ \n \r \t and \u00NN for other control bytes.
+void append_json_string(std::string& out, std::string_view v) {
+  out += '"';
+  for (unsigned char c : v) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (is_control(c)) {
+      out += "\\u00";
+      out += k_hex[c >> 4];
+      out += k_hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += '"';
+}
+
+std::atomic<format> g_format{format::text};
+
 }  // namespace
 
 void set_min_level(level l) { g_min_level = l; }
+bool enabled(level l) { return l >= g_min_level.load(std::memory_order_relaxed); }
+void set_format(format f) { g_format = f; }
 
-void write(level l, std::string_view msg, std::initializer_list<field> fields) {
-  if (l < g_min_level.load(std::memory_order_relaxed)) return;
-  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-  std::string line = "ts=" + format_rfc3339(now) + " level=" + std::string(level_name(l)) + " msg=";
-  append_value(line, msg);
+std::optional<level> parse_level(std::string_view name) {
+  for (level l : {level::debug, level::info, level::warn, level::error}) {
+    if (name == level_name(l)) return l;
+  }
+  return std::nullopt;
+}
+
+std::optional<format> parse_format(std::string_view name) {
+  if (name == "text") return format::text;
+  if (name == "json") return format::json;
+  return std::nullopt;
+}
+
+std::string render(format f, level l, std::string_view ts, std::string_view msg,
+                   std::initializer_list<field> fields) {
+  std::string line;
+  if (f == format::json) {
+    line = "{\"ts\":";
+    append_json_string(line, ts);
+    line += ",\"level\":";
+    append_json_string(line, level_name(l));
+    line += ",\"msg\":";
+    append_json_string(line, msg);
+    for (const auto& [key, value] : fields) {
+      line += ',';
+      append_json_string(line, key);
+      line += ':';
+      append_json_string(line, value);
+    }
+    line += "}\n";
+    return line;
+  }
+  line = "ts=";
+  line += ts;
+  line += " level=";
+  line += level_name(l);
+  line += " msg=";
+  append_text_value(line, msg);
   for (const auto& [key, value] : fields) {
     line += ' ';
     line += key;
     line += '=';
-    append_value(line, value);
+    append_text_value(line, value);
   }
   line += '\n';
+  return line;
+}
+
+void write(level l, std::string_view msg, std::initializer_list<field> fields) {
+  if (!enabled(l)) return;
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  const std::string line =
+      render(g_format.load(std::memory_order_relaxed), l, format_rfc3339(now), msg, fields);
   std::lock_guard lock(g_mutex);
   std::fwrite(line.data(), 1, line.size(), stderr);
 }

@@ -99,6 +99,10 @@ Options:
                        flight may take before they are cut (cut deliveries stay
                        pending and go out after the restart), units ms/s/m
                        (env HOOKD_SHUTDOWN_GRACE, default 5s)
+  --log-format F       text (logfmt) or json, one object per line
+                       (env HOOKD_LOG_FORMAT, default text)
+  --log-level L        debug, info, warn or error; info includes one access line
+                       per admin request (env HOOKD_LOG_LEVEL, default info)
   --ca-file FILE       extra PEM CA certificates to trust for https receivers,
                        besides the system store (env HOOKD_CA_FILE, default none)
   --help               show this help
@@ -219,18 +223,47 @@ std::optional<std::pair<std::string, std::uint16_t>> parse_listen(const std::str
 }
 
 int serve(const std::vector<std::string>& args) {
-  auto f =
-      parse_flags(args,
-                  {"listen", "data", "threads", "tokens", "events", "allow-cidr", "connect-timeout",
-                   "attempt-timeout", "connections-per-origin", "max-in-flight", "retry-schedule",
-                   "retry-jitter", "ca-file", "max-retry-after", "retention", "disable-after",
-                   "min-free-space", "shutdown-grace"},
-                  {"fsync", "allow-private-targets"});
+  auto f = parse_flags(args,
+                       {"listen",
+                        "data",
+                        "threads",
+                        "tokens",
+                        "events",
+                        "allow-cidr",
+                        "connect-timeout",
+                        "attempt-timeout",
+                        "connections-per-origin",
+                        "max-in-flight",
+                        "retry-schedule",
+                        "retry-jitter",
+                        "ca-file",
+                        "max-retry-after",
+                        "retention",
+                        "disable-after",
+                        "min-free-space",
+                        "shutdown-grace",
+                        "log-format",
+                        "log-level"},
+                       {"fsync", "allow-private-targets"});
   if (f.help) {
     std::cout << k_serve_help;
     return 0;
   }
   if (f.error) return usage_error(*f.error, "hookd serve");
+
+  const std::string log_format = flag(f, "log-format", "HOOKD_LOG_FORMAT", "text");
+  const std::string log_level = flag(f, "log-level", "HOOKD_LOG_LEVEL", "info");
+  const auto format = engine::log::parse_format(log_format);
+  if (!format) {
+    return usage_error("--log-format \"" + log_format + "\" is not text or json", "hookd serve");
+  }
+  const auto level = engine::log::parse_level(log_level);
+  if (!level) {
+    return usage_error("--log-level \"" + log_level + "\" is not debug, info, warn or error",
+                       "hookd serve");
+  }
+  engine::log::set_format(*format);
+  engine::log::set_min_level(*level);
 
   const std::string listen_text = flag(f, "listen", "HOOKD_LISTEN", "127.0.0.1:8080");
   auto listen = parse_listen(listen_text);

@@ -123,13 +123,15 @@ void dispatcher_impl::start(self d, shard* s, origin_queue* o, delivery_job job)
   if (o->in_flight++ == 0) ++s->origins_in_flight;
   ++s->running;
   const delivery_id id = job.record.id;
+  const std::uint64_t webhook = job.record.webhook_id;
   net::co_spawn(s->ioc, attempt(d, s, o, std::move(job)),
-                [d, s, o, id](const std::exception_ptr& e) {
+                [d, s, o, id, webhook](const std::exception_ptr& e) {
                   if (e) {
                     // A bug, or memory exhaustion: log it and give the lease back, so the next
                     // claim takes the delivery again (it is still due on disk).
-                    log::error("delivery attempt crashed",
-                               {{"delivery", format_uuid(id)}, {"error", exception_text(e)}});
+                    log::error("delivery attempt crashed", {{"delivery", format_uuid(id)},
+                                                            {"webhook", std::to_string(webhook)},
+                                                            {"error", exception_text(e)}});
                     d->stats_.crashed_attempts.fetch_add(1, std::memory_order_relaxed);
                     {
                       std::lock_guard lock(s->in_flight_mutex);

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <sstream>
 
 #include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
@@ -156,6 +157,8 @@ TEST_F(HookdCli, HelpDescribesEveryFlag) {
                            "--retention",
                            "--disable-after",
                            "--min-free-space",
+                           "--log-format",
+                           "--log-level",
                            "--shutdown-grace",
                            "HOOKD_DISABLE_AFTER",
                            "HOOKD_MIN_FREE_SPACE",
@@ -216,6 +219,56 @@ TEST_F(HookdCli, TooLittleFreeSpaceToStartExitsWithTempFailAndSaysWhy) {
   EXPECT_EQ(full.out.find("listening"), std::string::npos) << full.out;
   // RocksDB was not opened: nothing of a database in the folder.
   EXPECT_FALSE(std::filesystem::exists(data / "CURRENT"));
+}
+
+TEST_F(HookdCli, JsonLogsHaveAnAccessLineWithTheRequestIdAndNoToken) {
+  auto server = serve({"--log-format", "json"});
+  http_client c("127.0.0.1", port_);
+  auto given = c.request("GET", "/api/v1/webhooks", {},
+                         {{"X-Token", "tok_dev"}, {"X-Request-Id", "trace-42"}});
+  EXPECT_EQ(given.status, 200u);
+  EXPECT_EQ(given.header("x-request-id"), "trace-42");
+  // A request id that could forge a line is replaced by hookd's own.
+  auto replaced = c.request("GET", "/api/v1/webhooks/7", {},
+                            {{"X-Token", "tok_dev"}, {"X-Request-Id", "a b=c"}});
+  EXPECT_EQ(replaced.status, 404u);
+  EXPECT_TRUE(replaced.header("x-request-id").starts_with("req_"))
+      << replaced.header("x-request-id");
+  server->signal(SIGTERM);
+  ASSERT_EQ(server->wait(), 0);
+
+  bool found_given = false;
+  bool found_replaced = false;
+  std::istringstream lines(stderr_log());
+  for (std::string line; std::getline(lines, line);) {
+    const auto v = json::parse(line);  // every line is one JSON object
+    EXPECT_EQ(line.find("tok_dev"), std::string::npos) << "a token was logged: " << line;
+    if (v.at("msg") != "request") continue;
+    if (v.at("request_id") == "trace-42") {
+      found_given = true;
+      EXPECT_EQ(v.at("method"), "GET");
+      EXPECT_EQ(v.at("route"), "/api/v1/webhooks");
+      EXPECT_EQ(v.at("status"), "200");
+    }
+    if (v.at("request_id") == json::value(replaced.header("x-request-id"))) {
+      found_replaced = true;
+      EXPECT_EQ(v.at("status"), "404");
+      EXPECT_EQ(v.at("path"), "/api/v1/webhooks/7");
+    }
+  }
+  EXPECT_TRUE(found_given) << stderr_log();
+  EXPECT_TRUE(found_replaced) << stderr_log();
+}
+
+TEST_F(HookdCli, BadLogFlagsAreUsageErrors) {
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"--log-format", "xml"}, {"--log-level", "loud"}}) {
+    std::vector<std::string> argv = {HOOKD_BINARY, "serve", "--data", (dir_ / "data").string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = run_command(argv, {"HOOKD_TOKENS=default:tok_dev"});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find(args[0]), std::string::npos) << r.err;
+  }
 }
 
 TEST_F(HookdCli, BadMinFreeSpaceIsAUsageError) {
