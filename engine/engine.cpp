@@ -211,6 +211,7 @@ outcome<publish_result> engine::publish(std::string_view account, std::string_vi
                                         std::optional<std::string_view> event_id) {
   auto& i = *impl_;
   if (i.stopped) return failure::from(errc::shutting_down, "the engine is stopping");
+  const auto started = std::chrono::steady_clock::now();
   std::vector<field_error> problems;
   if (!i.options.catalog.contains(type)) {
     problems.push_back({"event.type", "\"" + std::string(type) +
@@ -281,6 +282,8 @@ outcome<publish_result> engine::publish(std::string_view account, std::string_vi
   }
   if (id_lock.owns_lock()) id_lock.unlock();
   i.published.fetch_add(1, std::memory_order_relaxed);
+  i.publish_seconds.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   i.created.fetch_add(records.size(), std::memory_order_relaxed);
 
   std::vector<delivery_job> jobs;
@@ -338,6 +341,26 @@ engine_stats engine::stats() const {
       .storage_state = std::string(store::space_state_name(i.db->space().state())),
       .storage_free_bytes = i.db->space().free_estimate(),
   };
+}
+
+engine_metrics engine::metrics(std::size_t top_origins) const {
+  const auto& i = *impl_;
+  engine_metrics m;
+  m.counters = stats();
+  m.outcome_write_failures = i.workers->write_failures();
+  m.stale_retries = i.workers->stale_retries();
+  m.crashed_attempts = i.workers->stats().crashed_attempts.load();
+  m.workers = i.workers->gauges(top_origins);
+  m.attempt_seconds = i.workers->stats().attempt_seconds.read();
+  m.delivered_seconds = i.workers->stats().delivered_seconds.read();
+  m.publish_seconds = i.publish_seconds.read();
+  const auto sizes = i.db->read_sizes();
+  m.due_estimate = sizes.due_keys;
+  m.sst_bytes = sizes.sst_bytes;
+  m.memtable_bytes = sizes.memtable_bytes;
+  m.pending_compaction_bytes = sizes.pending_compaction_bytes;
+  m.min_free_bytes = i.db->space().min_free();
+  return m;
 }
 
 }  // namespace hookd::engine

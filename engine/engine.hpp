@@ -24,6 +24,7 @@
 #include "engine/delivery/retry_policy.hpp"
 #include "engine/failure.hpp"
 #include "engine/http/client.hpp"
+#include "engine/metrics.hpp"
 #include "engine/random.hpp"
 #include "engine/registry/event_catalog.hpp"
 #include "engine/registry/webhook_service.hpp"
@@ -144,6 +145,24 @@ struct engine_stats {
   std::uint64_t storage_free_bytes = 0;  // as last estimated
 };
 
+// Everything /metrics shows: the counters, what the workers hold now, latency
+// histograms and storage. Heavier than stats(): it asks every worker.
+struct engine_metrics {
+  engine_stats counters;
+  std::uint64_t outcome_write_failures = 0;  // outcome batches RocksDB refused (retried)
+  std::uint64_t stale_retries = 0;           // requests re-sent: a pooled connection had closed
+  std::uint64_t crashed_attempts = 0;        // attempts that threw (a bug); released, not lost
+  dispatcher_gauges workers;
+  histogram::snapshot attempt_seconds;
+  histogram::snapshot delivered_seconds;  // publish to 2xx
+  histogram::snapshot publish_seconds;    // engine::publish, start to durable
+  std::uint64_t due_estimate = 0;         // deliveries due on disk (RocksDB's key estimate)
+  std::uint64_t sst_bytes = 0;            // table files
+  std::uint64_t memtable_bytes = 0;
+  std::uint64_t pending_compaction_bytes = 0;
+  std::uint64_t min_free_bytes = 0;  // --min-free-space
+};
+
 // What one pass of retention removed.
 struct retention_report {
   std::size_t deliveries = 0;  // finished deliveries, with their attempts
@@ -217,6 +236,9 @@ class engine {
                   std::chrono::milliseconds timeout);
 
   engine_stats stats() const;
+  // For /metrics: counters, worker gauges (top `top_origins` origins), histograms,
+  // storage sizes. Thread-safe; takes up to 200 ms per worker.
+  engine_metrics metrics(std::size_t top_origins = 10) const;
 
  private:
   struct impl;

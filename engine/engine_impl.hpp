@@ -47,6 +47,7 @@ struct engine::impl {
   std::atomic<bool> started{false};
   std::atomic<bool> stopped{false};
   std::atomic<std::uint64_t> published{0};
+  histogram publish_seconds;  // publish calls that stored something, start to durable
   std::atomic<std::uint64_t> created{0};
 
   // The first version of the index, from the registry's subscription index alone.

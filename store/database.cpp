@@ -68,6 +68,17 @@ space_state database::check_space() {
 
 const space_guard& database::space() const noexcept { return *impl_->space; }
 
+database::sizes database::read_sizes() const {
+  sizes out;
+  auto& db = *impl_->db;
+  db.GetAggregatedIntProperty("rocksdb.total-sst-files-size", &out.sst_bytes);
+  db.GetAggregatedIntProperty("rocksdb.cur-size-all-mem-tables", &out.memtable_bytes);
+  db.GetAggregatedIntProperty("rocksdb.estimate-pending-compaction-bytes",
+                              &out.pending_compaction_bytes);
+  db.GetIntProperty(impl_->due, "rocksdb.estimate-num-keys", &out.due_keys);
+  return out;
+}
+
 database::impl::~impl() {
   // With the disk nearly full, a flush could meet ENOSPC, which this librocksdb
   // answers with an abort: the log is replayed at the next start instead.

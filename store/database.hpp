@@ -3,6 +3,7 @@
 // types stay behind store/database_impl.hpp.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -42,6 +43,15 @@ class database {
   // watch's state; the engine calls it a few times a second. Thread-safe.
   space_state check_space();
   const space_guard& space() const noexcept;
+
+  // RocksDB's own estimates, for /metrics.
+  struct sizes {
+    std::uint64_t sst_bytes = 0;
+    std::uint64_t memtable_bytes = 0;
+    std::uint64_t pending_compaction_bytes = 0;
+    std::uint64_t due_keys = 0;  // entries of the due queue (an estimate)
+  };
+  sizes read_sizes() const;
 
  private:
   explicit database(std::unique_ptr<impl> i);

@@ -4,7 +4,9 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <future>
+#include <unordered_map>
 
 #include <boost/asio/post.hpp>
 
@@ -96,6 +98,62 @@ std::uint64_t dispatcher::write_failures() const {
   std::uint64_t n = 0;
   for (const auto& s : shards_) n += s->outcomes->failures();
   return n;
+}
+
+std::uint64_t dispatcher::stale_retries() const {
+  std::uint64_t n = 0;
+  for (const auto& s : shards_) n += s->client->stale_retries();
+  return n;
+}
+
+dispatcher_gauges dispatcher::gauges(std::size_t top) const {
+  dispatcher_gauges out;
+  if (!started_ || stopped_) {
+    out.complete = false;
+    return out;
+  }
+  std::unordered_map<std::string, origin_gauge> by_origin;
+  for (const auto& sp : shards_) {
+    // The worker's state belongs to its thread: read it there.
+    auto promise = std::make_shared<std::promise<dispatcher_gauges>>();
+    auto answer = promise->get_future();
+    auto* s = sp.get();
+    net::post(s->ioc, [s, promise] {
+      dispatcher_gauges g;
+      g.in_flight = s->running;
+      g.held = s->known.size();
+      for (const auto& [origin, q] : s->origins) {
+        g.top_origins.push_back({origin, q->limit(), q->in_flight, q->held, q->circuit_open()});
+      }
+      promise->set_value(std::move(g));
+    });
+    if (answer.wait_for(std::chrono::milliseconds(200)) != std::future_status::ready) {
+      out.complete = false;
+      continue;
+    }
+    auto g = answer.get();
+    out.in_flight += g.in_flight;
+    out.held += g.held;
+    for (auto& o : g.top_origins) {
+      auto& sum = by_origin[o.origin];
+      sum.origin = o.origin;
+      sum.limit += o.limit;
+      sum.in_flight += o.in_flight;
+      sum.held += o.held;
+      sum.circuit_open = sum.circuit_open || o.circuit_open;
+    }
+  }
+  out.origins = by_origin.size();
+  for (auto& [origin, g] : by_origin) {
+    if (g.circuit_open) ++out.open_circuits;
+    out.top_origins.push_back(std::move(g));
+  }
+  std::sort(out.top_origins.begin(), out.top_origins.end(),
+            [](const origin_gauge& a, const origin_gauge& b) {
+              return a.held != b.held ? a.held > b.held : a.origin < b.origin;
+            });
+  if (out.top_origins.size() > top) out.top_origins.resize(top);
+  return out;
 }
 
 bool dispatcher::in_flight(std::uint64_t webhook_id, const store::delivery_id& id) const {

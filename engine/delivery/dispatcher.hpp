@@ -22,6 +22,7 @@
 #include "engine/delivery/retry_policy.hpp"
 #include "engine/delivery/sender.hpp"
 #include "engine/failure.hpp"
+#include "engine/metrics.hpp"
 #include "engine/random.hpp"
 #include "engine/registry/registry.hpp"
 #include "engine/registry/webhook_targets.hpp"
@@ -43,6 +44,8 @@ struct dispatcher_stats {
   // the worker its cap). A claim brings each in when there is room.
   std::atomic<std::uint64_t> spilled{0};
   std::atomic<std::uint64_t> auto_disabled{0};  // webhooks deactivated after failing too long
+  histogram attempt_seconds;    // requests sent, from start to outcome (short circuits not)
+  histogram delivered_seconds;  // from publish to the 2xx, per succeeded delivery
 };
 
 struct dispatcher_options {
@@ -122,6 +125,10 @@ class dispatcher {
   const dispatcher_stats& stats() const noexcept { return stats_; }
   std::uint64_t connections_opened() const;
   std::uint64_t write_failures() const;  // outcome batches the queue refused (retried)
+  std::uint64_t stale_retries() const;   // requests re-sent: a pooled connection was closed
+  // Asks every worker (on its thread, waiting at most 200 ms each); `top` origins by
+  // deliveries held.
+  dispatcher_gauges gauges(std::size_t top) const;
 
  private:
   friend struct dispatcher_impl;

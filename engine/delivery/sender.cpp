@@ -15,6 +15,7 @@ class http_sender final : public sender {
   }
   void close_all() override { client_.close_all(); }
   std::uint64_t connections_opened() const override { return client_.stats().connections_opened; }
+  std::uint64_t stale_retries() const override { return client_.stats().stale_retries; }
 
  private:
   http_client client_;

@@ -25,6 +25,8 @@ class sender {
   // Cuts every connection and request under way (stop after the drain deadline).
   virtual void close_all() = 0;
   virtual std::uint64_t connections_opened() const = 0;
+  // Requests sent again on a fresh connection: the pooled one had been closed.
+  virtual std::uint64_t stale_retries() const { return 0; }
 };
 
 // Makes the sender of one worker, bound to its io_context.

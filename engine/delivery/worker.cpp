@@ -231,6 +231,10 @@ void dispatcher_impl::conclude(self d, shard* s, delivery_job job, const webhook
   const retry_policy& policy = target.policy ? *target.policy : d->options_.policy;
   const std::int64_t previous_due = job.record.next_attempt_at_ms;
   const std::uint64_t webhook_id = job.record.webhook_id;
+  const std::int64_t created_ms = job.record.created_at_ms;
+  if (outcome.error != error_kind::origin_unavailable) {
+    d->stats_.attempt_seconds.observe(static_cast<double>(outcome.duration.count()) / 1000.0);
+  }
   transition t = next_state(std::move(job.record), outcome, policy,
                             attempt_context{
                                 .started_ms = started_ms,
@@ -250,6 +254,9 @@ void dispatcher_impl::conclude(self d, shard* s, delivery_job job, const webhook
     d->stats_.cancelled.fetch_add(1, std::memory_order_relaxed);
   }
   count(d, t.after.status, outcome);
+  if (outcome.error == error_kind::none) {
+    d->stats_.delivered_seconds.observe(static_cast<double>(now_ms(d) - created_ms) / 1000.0);
+  }
   if (t.disable_reason) {
     forget_health(d, s, webhook_id);
     d->deps_.disable_webhook(webhook_id, *t.disable_reason);
