@@ -24,6 +24,7 @@
 #include "engine/registry/event_catalog.hpp"
 #include "engine/version.hpp"
 #include "store/disk_space.hpp"
+#include "tools/serve_options.hpp"
 
 namespace {
 
@@ -39,73 +40,6 @@ Usage:
   hookd token create|list|revoke  manage API tokens (see hookd token --help)
   hookd --version                print the version
   hookd --help                   show this help
-)";
-
-constexpr const char* k_serve_help = R"(Usage: hookd serve [options]
-
-Runs the admin HTTP API on an embedded RocksDB data folder. Once ready it prints
-one line, "hookd listening on http://HOST:PORT", to stdout. SIGINT or SIGTERM stop
-it cleanly. Every flag can also be set in the environment; the flag wins.
-
-Options:
-  --listen HOST:PORT   address to listen on; port 0 picks a free port
-                       (env HOOKD_LISTEN, default 127.0.0.1:8080)
-  --data DIR           RocksDB data folder, created if missing
-                       (env HOOKD_DATA, default ./var/hookd)
-  --threads N          threads serving requests
-                       (env HOOKD_THREADS, default: the number of cores)
-  --tokens FILE        tokens file: one "account:token" or "account:sha256:<hex>"
-                       per line (env HOOKD_TOKENS_FILE, default: none)
-                       Tokens may also be given as HOOKD_TOKENS="acme:tok_a,beta:tok_b".
-                       An "@operator:..." entry is an operator token: only it
-                       reads /metrics, and it acts on no account.
-  --events FILE        event catalog, one event type per line, replacing Sonar's
-                       eleven default types (env HOOKD_EVENTS_FILE, default: Sonar's)
-  --fsync              fsync every write for power-loss durability
-                       (env HOOKD_FSYNC=1, default off: survives a process crash)
-  --allow-private-targets
-                       deliver to loopback, private, link-local and multicast
-                       addresses too (env HOOKD_ALLOW_PRIVATE_TARGETS=1, default off)
-  --allow-cidr LIST    comma-separated networks allowed although private,
-                       e.g. 10.1.0.0/16,fd00::/8 (env HOOKD_ALLOW_CIDR, default none)
-  --connect-timeout MS connect (DNS, TCP, TLS) deadline per attempt
-                       (env HOOKD_CONNECT_TIMEOUT_MS, default 5000)
-  --attempt-timeout MS whole-attempt deadline (env HOOKD_ATTEMPT_TIMEOUT_MS, default 15000)
-  --connections-per-origin N
-                       keep-alive connections per receiver origin and thread
-                       (env HOOKD_CONNECTIONS_PER_ORIGIN, default 32)
-  --max-in-flight N    requests in flight at once in total
-                       (env HOOKD_MAX_IN_FLIGHT, default 4096)
-  --retry-schedule S   delays between attempts, units ms/s/m/h/d
-                       (env HOOKD_RETRY_SCHEDULE, default 10s,30s,3m,30m)
-  --retry-jitter F     relative jitter of each delay, 0 turns it off
-                       (env HOOKD_RETRY_JITTER, default 0.1)
-  --max-retry-after S  longest wait a receiver's Retry-After (429, 503) can ask for,
-                       in seconds (env HOOKD_MAX_RETRY_AFTER_S, default 3600)
-  --retention D        how long finished deliveries, their attempts and events are
-                       kept, units ms/s/m/h/d (env HOOKD_RETENTION, default 30d);
-                       pending work is kept however old
-  --disable-after D    deactivate a webhook whose attempts have all failed for this
-                       long (since its last success), cancelling its pending work;
-                       0 never (env HOOKD_DISABLE_AFTER, default 5d)
-  --min-free-space SIZE
-                       free disk space kept on the data folder's file system, e.g.
-                       512MiB or 2GiB: under it publish and webhook writes get 507
-                       storage_full while accepted deliveries go on; under a quarter
-                       of it hookd does not start (exit code 75)
-                       (env HOOKD_MIN_FREE_SPACE, default 128MiB, at least 32MiB;
-                       0 turns it off)
-  --shutdown-grace D   on SIGTERM or SIGINT, how long requests and deliveries in
-                       flight may take before they are cut (cut deliveries stay
-                       pending and go out after the restart), units ms/s/m
-                       (env HOOKD_SHUTDOWN_GRACE, default 5s)
-  --log-format F       text (logfmt) or json, one object per line
-                       (env HOOKD_LOG_FORMAT, default text)
-  --log-level L        debug, info, warn or error; info includes one access line
-                       per admin request (env HOOKD_LOG_LEVEL, default info)
-  --ca-file FILE       extra PEM CA certificates to trust for https receivers,
-                       besides the system store (env HOOKD_CA_FILE, default none)
-  --help               show this help
 )";
 
 constexpr const char* k_token_help =
@@ -223,36 +157,26 @@ std::optional<std::pair<std::string, std::uint16_t>> parse_listen(const std::str
 }
 
 int serve(const std::vector<std::string>& args) {
-  auto f = parse_flags(args,
-                       {"listen",
-                        "data",
-                        "threads",
-                        "tokens",
-                        "events",
-                        "allow-cidr",
-                        "connect-timeout",
-                        "attempt-timeout",
-                        "connections-per-origin",
-                        "max-in-flight",
-                        "retry-schedule",
-                        "retry-jitter",
-                        "ca-file",
-                        "max-retry-after",
-                        "retention",
-                        "disable-after",
-                        "min-free-space",
-                        "shutdown-grace",
-                        "log-format",
-                        "log-level"},
-                       {"fsync", "allow-private-targets"});
-  if (f.help) {
-    std::cout << k_serve_help;
+  if (std::find(args.begin(), args.end(), "--config-reference") != args.end()) {
+    std::cout << cli::configuration_reference();
     return 0;
   }
-  if (f.error) return usage_error(*f.error, "hookd serve");
+  auto resolved =
+      cli::resolve_serve_options(args, [](std::string_view name) -> std::optional<std::string> {
+        const std::string n(name);
+        // NOLINTNEXTLINE(concurrency-mt-unsafe): read before any thread starts.
+        if (const char* v = std::getenv(n.c_str())) return std::string(v);
+        return std::nullopt;
+      });
+  if (!resolved) return usage_error(resolved.error().message, "hookd serve");
+  const cli::resolved_options& o = *resolved;
+  if (o.help) {
+    std::cout << cli::serve_help();
+    return 0;
+  }
 
-  const std::string log_format = flag(f, "log-format", "HOOKD_LOG_FORMAT", "text");
-  const std::string log_level = flag(f, "log-level", "HOOKD_LOG_LEVEL", "info");
+  const std::string log_format = o.get("log-format");
+  const std::string log_level = o.get("log-level");
   const auto format = engine::log::parse_format(log_format);
   if (!format) {
     return usage_error("--log-format \"" + log_format + "\" is not text or json", "hookd serve");
@@ -265,13 +189,13 @@ int serve(const std::vector<std::string>& args) {
   engine::log::set_format(*format);
   engine::log::set_min_level(*level);
 
-  const std::string listen_text = flag(f, "listen", "HOOKD_LISTEN", "127.0.0.1:8080");
+  const std::string listen_text = o.get("listen");
   auto listen = parse_listen(listen_text);
   if (!listen) {
     return usage_error("--listen \"" + listen_text + "\" is not HOST:PORT", "hookd serve");
   }
-  const std::string data = flag(f, "data", "HOOKD_DATA", "./var/hookd");
-  const std::string threads_text = flag(f, "threads", "HOOKD_THREADS", "0");
+  const std::string data = o.get("data");
+  const std::string threads_text = o.get("threads");
   unsigned threads = 0;
   {
     auto [p, ec] =
@@ -281,9 +205,9 @@ int serve(const std::vector<std::string>& args) {
                          "hookd serve");
     }
   }
-  const std::string tokens_file = flag(f, "tokens", "HOOKD_TOKENS_FILE", "");
-  const std::string events_file = flag(f, "events", "HOOKD_EVENTS_FILE", "");
-  const bool fsync = flag(f, "fsync", "HOOKD_FSYNC", "0") != "0";
+  const std::string tokens_file = o.get("tokens");
+  const std::string events_file = o.get("events");
+  const bool fsync = o.on("fsync");
 
   auto tokens = api::live_tokens::open(
       env_or("HOOKD_TOKENS", ""),
@@ -319,9 +243,8 @@ int serve(const std::vector<std::string>& args) {
   options.fsync = fsync;
   options.threads = threads;
   options.catalog = std::move(*catalog);
-  options.http.allow_private_targets =
-      flag(f, "allow-private-targets", "HOOKD_ALLOW_PRIVATE_TARGETS", "0") != "0";
-  const std::string cidrs = flag(f, "allow-cidr", "HOOKD_ALLOW_CIDR", "");
+  options.http.allow_private_targets = o.on("allow-private-targets");
+  const std::string cidrs = o.get("allow-cidr");
   for (std::size_t pos = 0; pos < cidrs.size();) {
     const auto comma = std::min(cidrs.find(',', pos), cidrs.size());
     const std::string item = cidrs.substr(pos, comma - pos);
@@ -332,9 +255,9 @@ int serve(const std::vector<std::string>& args) {
     options.http.allowed_networks.push_back(*net);
     pos = comma + 1;
   }
-  auto number = [&](const char* name, const char* env, std::uint64_t fallback, std::uint64_t min,
+  auto number = [&](const char* name, std::uint64_t min,
                     std::uint64_t max) -> std::optional<std::uint64_t> {
-    const std::string text = flag(f, name, env, std::to_string(fallback));
+    const std::string& text = o.get(name);
     std::uint64_t v = 0;
     auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
     if (ec != std::errc() || p != text.data() + text.size() || v < min || v > max) {
@@ -344,27 +267,40 @@ int serve(const std::vector<std::string>& args) {
     }
     return v;
   };
-  auto connect_ms = number("connect-timeout", "HOOKD_CONNECT_TIMEOUT_MS", 5000, 1, 600'000);
-  auto attempt_ms = number("attempt-timeout", "HOOKD_ATTEMPT_TIMEOUT_MS", 15000, 1, 3'600'000);
-  auto per_origin = number("connections-per-origin", "HOOKD_CONNECTIONS_PER_ORIGIN", 32, 1, 10'000);
-  auto retry_after_s =
-      number("max-retry-after", "HOOKD_MAX_RETRY_AFTER_S", 3600, 0, std::uint64_t{7} * 86400);
-  auto in_flight = number("max-in-flight", "HOOKD_MAX_IN_FLIGHT", 4096, 1, 1'000'000);
-  if (!connect_ms || !attempt_ms || !per_origin || !in_flight || !retry_after_s) return 2;
-  options.max_retry_after = std::chrono::seconds(*retry_after_s);
-  options.http.connect_timeout = std::chrono::milliseconds(*connect_ms);
-  options.http.attempt_timeout = std::chrono::milliseconds(*attempt_ms);
+  using std::chrono::milliseconds;
+  // Durations in one syntax everywhere ("250ms", "15s", "1h"), within [min, max].
+  auto duration = [&](const char* name, std::chrono::milliseconds min,
+                      std::chrono::milliseconds max) -> std::optional<std::chrono::milliseconds> {
+    const std::string& text = o.get(name);
+    if (text == "0" && min.count() == 0) return milliseconds(0);
+    auto d = engine::parse_duration(text);
+    if (!d || *d < min || *d > max) {
+      std::cerr << "hookd: --" << name << " \"" << text << "\" is not a duration from "
+                << min.count() << "ms to " << max.count() << "ms, like \"15s\""
+                << (d ? "" : ": " + d.error().message) << "\n";
+      return std::nullopt;
+    }
+    return *d;
+  };
+  auto connect = duration("connect-timeout", milliseconds(1), std::chrono::minutes(10));
+  auto attempt = duration("attempt-timeout", milliseconds(1), std::chrono::hours(1));
+  auto per_origin = number("connections-per-origin", 1, 10'000);
+  auto retry_after = duration("max-retry-after", milliseconds(0), std::chrono::hours(24 * 7));
+  auto in_flight = number("max-in-flight", 1, 1'000'000);
+  if (!connect || !attempt || !per_origin || !in_flight || !retry_after) return 2;
+  options.max_retry_after = *retry_after;
+  options.http.connect_timeout = *connect;
+  options.http.attempt_timeout = *attempt;
   options.http.connections_per_origin = *per_origin;
   options.max_in_flight = *in_flight;
-  options.http.extra_ca_file = flag(f, "ca-file", "HOOKD_CA_FILE", "");
-  auto schedule = engine::parse_retry_schedule(
-      flag(f, "retry-schedule", "HOOKD_RETRY_SCHEDULE", "10s,30s,3m,30m"));
+  options.http.extra_ca_file = o.get("ca-file");
+  auto schedule = engine::parse_retry_schedule(o.get("retry-schedule"));
   if (!schedule) return usage_error("--retry-schedule: " + schedule.error().message, "hookd serve");
   options.retry_schedule = std::move(*schedule);
-  auto retention = engine::parse_duration(flag(f, "retention", "HOOKD_RETENTION", "30d"));
+  auto retention = engine::parse_duration(o.get("retention"));
   if (!retention) return usage_error("--retention: " + retention.error().message, "hookd serve");
   options.retention = *retention;
-  const std::string disable_after = flag(f, "disable-after", "HOOKD_DISABLE_AFTER", "5d");
+  const std::string disable_after = o.get("disable-after");
   if (disable_after == "0") {
     options.disable_after = std::chrono::milliseconds(0);
   } else {
@@ -372,7 +308,7 @@ int serve(const std::vector<std::string>& args) {
     if (!parsed) return usage_error("--disable-after: " + parsed.error().message, "hookd serve");
     options.disable_after = *parsed;
   }
-  const std::string jitter_text = flag(f, "retry-jitter", "HOOKD_RETRY_JITTER", "0.1");
+  const std::string jitter_text = o.get("retry-jitter");
   try {
     std::size_t used = 0;
     options.retry_jitter = std::stod(jitter_text, &used);
@@ -384,7 +320,7 @@ int serve(const std::vector<std::string>& args) {
                        "hookd serve");
   }
 
-  const std::string min_free_text = flag(f, "min-free-space", "HOOKD_MIN_FREE_SPACE", "128MiB");
+  const std::string min_free_text = o.get("min-free-space");
   const auto min_free = store::parse_bytes(min_free_text);
   if (!min_free) {
     return usage_error("--min-free-space \"" + min_free_text +
@@ -400,9 +336,19 @@ int serve(const std::vector<std::string>& args) {
                        "hookd serve");
   }
   options.min_free_space = *min_free;
-  auto grace = engine::parse_duration(flag(f, "shutdown-grace", "HOOKD_SHUTDOWN_GRACE", "5s"));
+  auto grace = engine::parse_duration(o.get("shutdown-grace"));
   if (!grace) return usage_error("--shutdown-grace: " + grace.error().message, "hookd serve");
 
+  if (o.check_config) {
+    // Everything above checked every value; nothing is opened or started.
+    for (const auto& spec : cli::serve_options()) {
+      const auto& v = o.values.at(std::string(spec.name));
+      std::cout << spec.name << " = " << (v.text.empty() ? "(none)" : v.text) << "  ("
+                << cli::source_name(v.source) << ")\n";
+    }
+    std::cout << "hookd: the configuration is valid\n";
+    return 0;
+  }
   auto opened = engine::engine::open(std::move(options));
   if (!opened) {
     std::cerr << "hookd: " << opened.error().message << "\n";

@@ -35,7 +35,7 @@ class Shutdown : public ::testing::Test {
                                      (dir_ / "data").string(),
                                      "--allow-private-targets",
                                      "--attempt-timeout",
-                                     "60000",
+                                     "60s",
                                      "--retry-schedule",
                                      "50ms,50ms,50ms",
                                      "--shutdown-grace",

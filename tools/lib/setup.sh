@@ -5,9 +5,10 @@
 HOOKD_PACKAGES=(
   cmake ninja-build ccache g++ pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  librocksdb-dev libsimdjson-dev libssl-dev
+  librocksdb-dev libsimdjson-dev libssl-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   ca-certificates curl
+  python3 python3-yaml python3-jsonschema
 )
 
 hookd_install_missing() {
