@@ -5,6 +5,7 @@
 #include "api/delivery_routes.hpp"
 #include "api/event_routes.hpp"
 #include "api/metrics_routes.hpp"
+#include "api/openapi_routes.hpp"
 #include "api/webhook_routes.hpp"
 
 namespace hookd::api {
@@ -17,6 +18,7 @@ const route_table& admin_routes() {
   static const route_table table({
       {"GET",    "/healthz",                          show_health,         any, open},
       {"GET",    "/metrics",                          show_metrics,        any, operator_token},
+      {"GET",    "/api/v1/openapi.json",              show_openapi,        any, open},
       {"POST",   "/api/v1/events",                    publish_event,       json},
       {"GET",    "/api/v1/webhooks",                  list_webhooks},
       {"POST",   "/api/v1/webhooks",                  create_webhook,      json},

@@ -274,6 +274,13 @@ net::awaitable<bool> server::impl::write(std::shared_ptr<connection> c,
   }
   res.prepare_payload();
   c->stream.expires_after(options.io_timeout);
+  if (c->method == "HEAD") {
+    // The headers a GET would get, never a body (RFC 9110 9.3.2): on a keep-alive
+    // connection a client would read body bytes as the next response.
+    http::response_serializer<http::string_body> header_only{res};
+    auto [hec, hn] = co_await http::async_write_header(c->stream, header_only, k_tuple);
+    co_return !hec;
+  }
   auto [ec, n] = co_await http::async_write(c->stream, res, k_tuple);
   co_return !ec;
 }

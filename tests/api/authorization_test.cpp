@@ -141,7 +141,7 @@ TEST_F(Authorization, EveryRouteByEveryKindOfToken) {
               account_routes.at(std::string(r->method) + " " + std::string(r->pattern)).owner);
   }
   EXPECT_EQ(covered, api::admin_routes().routes().size());
-  EXPECT_EQ(account_routes.size() + 2, covered) << "a line for a route that no longer exists";
+  EXPECT_EQ(account_routes.size() + 3, covered) << "a line for a route that no longer exists";
 
   // Another account's writes went to its own account, never to acme's.
   auto beta = json(call("GET", "/api/v1/webhooks", {}, "tok_beta"));

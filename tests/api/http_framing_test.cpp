@@ -162,6 +162,20 @@ TEST_F(HttpFraming, ARefusalWithoutABodyKeepsTheConnection) {
   EXPECT_EQ(lines[1], "HTTP/1.1 200");
 }
 
+TEST_F(HttpFraming, AnswersToHeadHaveNoBody) {
+  raw_connection c("127.0.0.1", port());
+  // A 405 (HEAD is not a method of /healthz) then a GET on the same connection: the
+  // second status line must follow the first answer's headers directly.
+  c.send(
+      "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const std::string received = c.read_until_close();
+  ASSERT_TRUE(received.starts_with("HTTP/1.1 405")) << received;
+  const auto end_of_head = received.find("\r\n\r\n");
+  ASSERT_NE(end_of_head, std::string::npos);
+  EXPECT_TRUE(received.substr(end_of_head + 4).starts_with("HTTP/1.1 200")) << received;
+}
+
 // A client that writes its whole body before reading (Python's http.client does) must
 // still read the early answer: the server reads and discards for a while before it
 // closes, instead of closing with unread data, which resets the connection.

@@ -100,6 +100,7 @@ struct contract_path {
 const std::vector<contract_path> k_contract = {
     {"/healthz", "GET"},
     {"/metrics", "GET"},
+    {"/api/v1/openapi.json", "GET"},
     {"/api/v1/events", "POST"},
     {"/api/v1/webhooks", "GET, POST"},
     {"/api/v1/webhooks/{id}", "GET, PUT, PATCH, DELETE"},
@@ -205,12 +206,15 @@ TEST_F(Router, UnknownPathsAndSubPathsAre404WhateverTheMethod) {
   }
 }
 
-TEST_F(Router, OnlyHealthzIsAnsweredWithoutToken) {
+TEST_F(Router, OnlyHealthzAndTheOpenApiDocumentAreAnsweredWithoutToken) {
   EXPECT_EQ(handle("GET", "/healthz", {}, {}, "").status, 200u);
   EXPECT_EQ(handle("POST", "/healthz", {}, {}, "").status, 405u);
   EXPECT_EQ(handle("GET", "/healthz/x", {}, {}, "").status, 401u);
+  EXPECT_EQ(handle("GET", "/api/v1/openapi.json", {}, {}, "").status, 200u);
+  EXPECT_EQ(handle("POST", "/api/v1/openapi.json", {}, {}, "").status, 405u);
+  EXPECT_EQ(handle("GET", "/api/v1/openapi.yaml", {}, {}, "").status, 401u);
   for (const auto& c : k_contract) {
-    if (c.pattern == "/healthz") continue;
+    if (c.pattern == "/healthz" || c.pattern == "/api/v1/openapi.json") continue;
     EXPECT_EQ(handle("GET", concrete(c.pattern), {}, {}, "").status, 401u) << c.pattern;
   }
 }
