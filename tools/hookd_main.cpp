@@ -1,5 +1,6 @@
 // The `hookd` command: `serve` runs the admin API on an embedded RocksDB data
-// folder; `token create` adds an API token to a tokens file.
+// folder; `token create` adds an API token to a tokens file; `webhooks`, `events` and
+// `deliveries` are a client of a running server (tools/cli_commands.hpp).
 #include <pthread.h>
 #include <signal.h>
 
@@ -24,6 +25,7 @@
 #include "engine/registry/event_catalog.hpp"
 #include "engine/version.hpp"
 #include "store/disk_space.hpp"
+#include "tools/cli_commands.hpp"
 #include "tools/serve_options.hpp"
 
 namespace {
@@ -40,6 +42,13 @@ Usage:
   hookd token create|list|revoke  manage API tokens (see hookd token --help)
   hookd --version                print the version
   hookd --help                   show this help
+
+Client of a running server (--server URL, env HOOKD_SERVER; --token, env HOOKD_TOKEN):
+  hookd webhooks list|show|create|update|delete|rotate-secret|recover
+                                 manage webhooks (see hookd webhooks --help)
+  hookd events publish TYPE      publish an event (see hookd events --help)
+  hookd deliveries list|show|retry
+                                 inspect and retry deliveries (see hookd deliveries --help)
 )";
 
 constexpr const char* k_token_help =
@@ -497,6 +506,12 @@ int main(int argc, char** argv) {
   }
   try {
     if (args[0] == "serve") return serve({args.begin() + 1, args.end()});
+    if (args[0] == "webhooks")
+      return cli::webhooks_command({args.begin() + 1, args.end()}, usage_error);
+    if (args[0] == "events")
+      return cli::events_command({args.begin() + 1, args.end()}, usage_error);
+    if (args[0] == "deliveries")
+      return cli::deliveries_command({args.begin() + 1, args.end()}, usage_error);
     if (args[0] == "token") {
       if (args.size() >= 2 && args[1] == "create")
         return token_create({args.begin() + 2, args.end()});
