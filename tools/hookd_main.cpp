@@ -3,11 +3,16 @@
 // `deliveries` are a client of a running server (tools/cli_commands.hpp).
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -74,6 +79,29 @@ Options:
   --tokens FILE    the tokens file (env HOOKD_TOKENS_FILE; required)
   --help           show this help
 )";
+
+// Type=notify under systemd: a datagram to $NOTIFY_SOCKET (a path, or an abstract
+// socket when it starts with '@'), the protocol of sd_notify(3) without libsystemd.
+// Nothing happens when the variable is absent.
+void notify_systemd(const std::string& state) {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): read before and after the threads' lifetime.
+  const char* socket_path = std::getenv("NOTIFY_SOCKET");
+  if (socket_path == nullptr || socket_path[0] == '\0') return;
+  const std::string path(socket_path);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(address.sun_path)) return;
+  std::memcpy(address.sun_path, path.data(), path.size());
+  if (path[0] == '@') address.sun_path[0] = '\0';
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  const auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size());
+  if (::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL,
+               reinterpret_cast<const sockaddr*>(&address), length) < 0) {
+    engine::log::warn("telling systemd failed", {{"state", state.substr(0, state.find('\n'))}});
+  }
+  ::close(fd);
+}
 
 int usage_error(const std::string& message, const char* help_hint) {
   std::cerr << "hookd: " << message << "\n"
@@ -378,6 +406,8 @@ int serve(const std::vector<std::string>& args) {
   const std::string shown_host =
       listen->first.find(':') != std::string::npos ? "[" + listen->first + "]" : listen->first;
   std::cout << "hookd listening on http://" << shown_host << ":" << server.port() << std::endl;
+  notify_systemd("READY=1\nSTATUS=listening on " + listen->first + ":" +
+                 std::to_string(server.port()));
   engine::log::info("started",
                     {{"version", engine::k_version},
                      {"listen", shown_host + ":" + std::to_string(server.port())},
@@ -397,6 +427,7 @@ int serve(const std::vector<std::string>& args) {
     }
   }
   engine::log::info("stopping", {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});
+  notify_systemd("STOPPING=1");
   // One deadline for both: the server stops accepting and the engine cuts what is
   // still in flight when the grace is up; cut deliveries stay pending on disk.
   server.stop();
