@@ -148,6 +148,13 @@ response show_metrics(const route_call& call) {
     out.append("hookd_storage_state{state=\"").append(state).append("\"} ");
     out.append(s.storage_state == state ? "1\n" : "0\n");
   }
+  out.append(
+      "# HELP hookd_webhooks Webhooks by state: active, inactive (by their owner), "
+      "disabled (by hookd after failing).\n# TYPE hookd_webhooks gauge\n");
+  out.append("hookd_webhooks{state=\"active\"} ").append(std::to_string(m.webhooks_active));
+  out.append("\nhookd_webhooks{state=\"inactive\"} ").append(std::to_string(m.webhooks_inactive));
+  out.append("\nhookd_webhooks{state=\"disabled\"} ").append(std::to_string(m.webhooks_disabled));
+  out.append("\n");
   gauge("hookd_rocksdb_sst_bytes", "Size of RocksDB's table files.",
         static_cast<double>(m.sst_bytes));
   gauge("hookd_rocksdb_memtable_bytes", "Size of RocksDB's memtables.",

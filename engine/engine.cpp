@@ -360,6 +360,10 @@ engine_metrics engine::metrics(std::size_t top_origins) const {
   m.memtable_bytes = sizes.memtable_bytes;
   m.pending_compaction_bytes = sizes.pending_compaction_bytes;
   m.min_free_bytes = i.db->space().min_free();
+  const auto webhooks = i.registry->storage().counts();
+  m.webhooks_active = webhooks.active;
+  m.webhooks_inactive = webhooks.inactive;
+  m.webhooks_disabled = webhooks.disabled;
   return m;
 }
 

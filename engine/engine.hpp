@@ -161,6 +161,10 @@ struct engine_metrics {
   std::uint64_t memtable_bytes = 0;
   std::uint64_t pending_compaction_bytes = 0;
   std::uint64_t min_free_bytes = 0;  // --min-free-space
+  // Webhooks by state: active, deactivated by their owner, disabled by hookd.
+  std::uint64_t webhooks_active = 0;
+  std::uint64_t webhooks_inactive = 0;
+  std::uint64_t webhooks_disabled = 0;
 };
 
 // What one pass of retention removed.

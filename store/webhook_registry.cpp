@@ -129,6 +129,21 @@ result<webhook_record> decode_webhook(std::string_view bytes) {
 webhook_registry::webhook_registry(database& db, std::uint64_t next_id)
     : db_(db), next_id_(next_id) {}
 
+namespace {
+
+constexpr std::string_view k_webhook_counts = "webhooks.counts";
+
+std::uint64_t& count_of(webhook_counts& c, const webhook_record& r) {
+  if (r.active) return c.active;
+  return r.disabled_reason.empty() ? c.inactive : c.disabled;
+}
+
+std::string encode_counts(const webhook_counts& c) {
+  return be64_key(c.active) + be64_key(c.inactive) + be64_key(c.disabled);
+}
+
+}  // namespace
+
 result<std::unique_ptr<webhook_registry>> webhook_registry::open(database& db) {
   auto& d = db.internals();
   std::string value;
@@ -141,7 +156,32 @@ result<std::unique_ptr<webhook_registry>> webhook_registry::open(database& db) {
   } else if (!s.IsNotFound()) {
     return to_error(s);
   }
-  return std::unique_ptr<webhook_registry>(new webhook_registry(db, next));
+  std::unique_ptr<webhook_registry> registry(new webhook_registry(db, next));
+  // The counts by state; a database from before they were kept is counted once.
+  value.clear();
+  s = d.db->Get(rocksdb::ReadOptions(), d.meta, k_webhook_counts, &value);
+  if (s.ok() && value.size() == 24) {
+    auto& c = registry->counts_;
+    c.active = *read_be64(std::string_view(value).substr(0, 8));
+    c.inactive = *read_be64(std::string_view(value).substr(8, 8));
+    c.disabled = *read_be64(std::string_view(value).substr(16, 8));
+  } else if (s.ok() || s.IsNotFound()) {
+    webhook_counts c;
+    auto counted = registry->for_each([&](const webhook_record& r) { ++count_of(c, r); });
+    if (!counted) return counted.error();
+    rocksdb::WriteBatch batch;
+    batch.Put(d.meta, k_webhook_counts, encode_counts(c));
+    if (auto ec = d.write(write_kind::progress, batch)) return ec;
+    registry->counts_ = c;
+  } else {
+    return to_error(s);
+  }
+  return registry;
+}
+
+webhook_counts webhook_registry::counts() const {
+  std::lock_guard lock(write_mutex_);
+  return counts_;
 }
 
 std::uint64_t webhook_registry::next_id() const {
@@ -162,7 +202,11 @@ result<webhook_record> webhook_registry::create(webhook_record record) {
   batch.Put(d.meta, k_next_webhook_id, be64_key(next_id_ + 1));
   batch.Put(d.webhooks, be64_key(record.id), encode_webhook(record));
   put_index(batch, d, record);
+  webhook_counts counts = counts_;
+  ++count_of(counts, record);
+  batch.Put(d.meta, k_webhook_counts, encode_counts(counts));
   if (auto ec = d.write(write_kind::intake, batch)) return ec;
+  counts_ = counts;
   ++next_id_;
   return record;
 }
@@ -219,7 +263,12 @@ result<webhook_record> webhook_registry::update(std::uint64_t id, const change_f
   delete_index(batch, d, *before);
   put_index(batch, d, after);
   batch.Put(d.webhooks, be64_key(id), encode_webhook(after));
+  webhook_counts counts = counts_;
+  --count_of(counts, *before);
+  ++count_of(counts, after);
+  batch.Put(d.meta, k_webhook_counts, encode_counts(counts));
   if (auto ec = d.write(write_kind::intake, batch)) return ec;
+  counts_ = counts;
   return after;
 }
 
@@ -232,8 +281,12 @@ result<webhook_record> webhook_registry::remove(std::uint64_t id) {
   delete_index(batch, d, *before);
   batch.Delete(d.webhooks, be64_key(id));
   batch.Delete(d.meta, failing_key(id));
+  webhook_counts counts = counts_;
+  --count_of(counts, *before);
+  batch.Put(d.meta, k_webhook_counts, encode_counts(counts));
   // A removal lets the disk fill no further: allowed while new work is refused.
   if (auto ec = d.write(write_kind::progress, batch)) return ec;
+  counts_ = counts;
   return std::move(*before);
 }
 

@@ -24,6 +24,14 @@ struct webhook_page {
   std::optional<std::uint64_t> next_after;  // pass as `after` to read the next page
 };
 
+// Webhooks by state, kept in the same batch as every change (so /metrics never counts
+// a million records).
+struct webhook_counts {
+  std::uint64_t active = 0;
+  std::uint64_t inactive = 0;  // deactivated by their owner
+  std::uint64_t disabled = 0;  // deactivated by hookd (disabled_reason set)
+};
+
 class webhook_registry {
  public:
   // Loads the id counter; the database must outlive the registry.
@@ -73,6 +81,8 @@ class webhook_registry {
   // Every webhook with a run of failures under way: (id, since ms), in id order.
   [[nodiscard]] result<std::vector<std::pair<std::uint64_t, std::int64_t>>> failing() const;
 
+  webhook_counts counts() const;
+
   // The id the next create will use.
   std::uint64_t next_id() const;
 
@@ -82,6 +92,7 @@ class webhook_registry {
   database& db_;
   mutable std::mutex write_mutex_;  // serialises creates and read-modify-writes
   std::uint64_t next_id_;           // guarded by write_mutex_
+  webhook_counts counts_;           // guarded by write_mutex_
 };
 
 // Encoding of a record as a RocksDB value; exposed for tests.

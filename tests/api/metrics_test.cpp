@@ -1,5 +1,6 @@
 // /metrics as Prometheus scrapes it, moving with the work: counters, the gauges of what
 // the workers hold (in flight, held, per origin), latency histograms, storage.
+#include <array>
 #include <atomic>
 #include <map>
 #include <regex>
@@ -84,6 +85,30 @@ TEST_F(Metrics, CountersHistogramsAndStorageMoveWithDeliveries) {
   EXPECT_EQ(after.at("hookd_origins"), 1);
   EXPECT_EQ(after.at("hookd_delivery_outcome_write_failures_total"), 0);
   EXPECT_TRUE(after.contains("hookd_rocksdb_memtable_bytes"));
+}
+
+TEST_F(Metrics, WebhooksAreCountedByStateAcrossChangesAndRestarts) {
+  auto counts = [this] {
+    auto m = scrape();
+    return std::array<double, 3>{m["hookd_webhooks{state=\"active\"}"],
+                                 m["hookd_webhooks{state=\"inactive\"}"],
+                                 m["hookd_webhooks{state=\"disabled\"}"]};
+  };
+  EXPECT_EQ(counts(), (std::array<double, 3>{1, 0, 0}));  // the fixture's webhook
+  const auto second = create();
+  const auto third = create();
+  ASSERT_EQ(call("PATCH", "/api/v1/webhooks/" + std::to_string(second),
+                 R"({"webhook": {"active": false}})")
+                .status,
+            200u);
+  ASSERT_TRUE(engine_->webhooks().disable(third, "failing for 5 days"));
+  EXPECT_EQ(counts(), (std::array<double, 3>{1, 1, 1}));
+  ASSERT_EQ(call("DELETE", "/api/v1/webhooks/" + std::to_string(second)).status, 204u);
+  EXPECT_EQ(counts(), (std::array<double, 3>{1, 0, 1}));
+  // Stored with each change: a restart reads them back.
+  stop();
+  start();
+  EXPECT_EQ(counts(), (std::array<double, 3>{1, 0, 1}));
 }
 
 TEST_F(Metrics, InFlightAndHeldGaugesShowAReceiverThatHangs) {

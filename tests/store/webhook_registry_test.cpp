@@ -695,6 +695,40 @@ TEST(WebhookRecordEncoding, EncodeThenDecodeRoundTrips) {
   EXPECT_EQ(*decoded_extremes, extremes);
 }
 
+TEST_F(WebhookRegistry, CountsByStateAreKeptWithEachChangeAndBuiltOnceForOlderData) {
+  const auto a = registry_->create(sample()).value();
+  const auto b = registry_->create(sample("acme", {"customer_created"}, false)).value();
+  const auto c = registry_->create(sample()).value();
+  ASSERT_TRUE(registry_->update(c.id, [](webhook_record& r) -> boost::system::error_code {
+    r.active = false;
+    r.disabled_reason = "failing";
+    return {};
+  }));
+  auto n = registry_->counts();
+  EXPECT_EQ(n.active, 1u);
+  EXPECT_EQ(n.inactive, 1u);
+  EXPECT_EQ(n.disabled, 1u);
+  ASSERT_TRUE(registry_->remove(b.id));
+  EXPECT_EQ(registry_->counts().inactive, 0u);
+
+  reopen();
+  n = registry_->counts();
+  EXPECT_EQ(n.active, 1u);
+  EXPECT_EQ(n.inactive, 0u);
+  EXPECT_EQ(n.disabled, 1u);
+
+  // A database from before the counts were kept: counted once at open, then kept.
+  auto& d = db_->internals();
+  ASSERT_TRUE(d.db->Delete(rocksdb::WriteOptions(), d.meta, "webhooks.counts").ok());
+  reopen();
+  n = registry_->counts();
+  EXPECT_EQ(n.active, 1u);
+  EXPECT_EQ(n.disabled, 1u);
+  ASSERT_TRUE(registry_->remove(a.id));
+  reopen();
+  EXPECT_EQ(registry_->counts().active, 0u);
+}
+
 TEST(WebhookRecordEncoding, ARotationRoundTripsAndAVersion2RecordHasNone) {
   webhook_record r = sample();
   r.previous_secret = "whsec_previous";
