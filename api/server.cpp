@@ -1,14 +1,14 @@
 // The admin HTTP server on Boost.Beast: accept, read with limits and timeouts, hand
-// each request to the router, write the answer, shut down gracefully.
+// each request to the router, write the answer with its access log line, close
+// lingering when a body was left unread, shut down gracefully. What a request's head
+// says (framing, request id) is api/request_head.cpp.
 #include "api/server.hpp"
 
-#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdio>
 #include <list>
 #include <optional>
-#include <random>
 #include <thread>
 
 #include <boost/asio/as_tuple.hpp>
@@ -23,6 +23,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
+#include "api/request_head.hpp"
 #include "engine/log.hpp"
 #include "engine/version.hpp"
 
@@ -39,72 +40,11 @@ constexpr std::size_t k_header_limit = std::size_t{16} * 1024;
 constexpr auto k_linger = std::chrono::seconds(2);
 constexpr std::size_t k_linger_bytes = std::size_t{8} * 1024 * 1024;
 
-// "req_" + 16 hex digits, unique within the process and unpredictable across runs.
-std::string new_request_id() {
-  static std::atomic<std::uint64_t> counter{[] {
-    std::random_device rd;
-    return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
-  }()};
-  // splitmix64 of a counter: distinct for every request, not a visible sequence.
-  std::uint64_t z = counter.fetch_add(0x9e3779b97f4a7c15ULL, std::memory_order_relaxed);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  z ^= z >> 31;
-  constexpr std::string_view hex = "0123456789abcdef";
-  std::string id = "req_";
-  for (int shift = 60; shift >= 0; shift -= 4) id += hex[(z >> shift) & 15];
-  return id;
-}
-
-// A caller's own X-Request-Id is kept when it is 1-128 of [A-Za-z0-9._:-], so a log
-// line cannot be forged through it.
-bool usable_request_id(std::string_view id) {
-  return !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char ch) {
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           ch == '.' || ch == '_' || ch == ':' || ch == '-';
-  });
-}
-
 // The peer went away or the server is stopping: nothing to answer.
 bool gone(const boost::system::error_code& ec) {
   return ec == beast::error::timeout || ec == net::error::eof ||
          ec == net::error::operation_aborted || ec == net::error::connection_reset ||
          ec == http::error::end_of_stream || ec == http::error::partial_message;
-}
-
-request request_of(const http::request_header<>& head, std::string_view body) {
-  return {
-      .method = head.method_string(),
-      .target = head.target(),
-      .content_type = head[http::field::content_type],
-      .token = head["X-Token"],
-      .body = body,
-      .idempotency_key = head["Idempotency-Key"],
-  };
-}
-
-// Why a request's framing cannot be trusted (RFC 9112 6.1 and 6.3), or nullopt. Any
-// Transfer-Encoding but exactly "chunked" would let a proxy and hookd disagree on
-// where the body ends, which is how one request is read as two.
-template <class Parser>
-std::optional<std::string> framing_problem(const http::request_header<>& head,
-                                           const Parser& parser) {
-  const auto te = head.equal_range(http::field::transfer_encoding);
-  if (te.first == te.second) return std::nullopt;
-  if (std::next(te.first) != te.second) {
-    return "Transfer-Encoding must appear once, as exactly \"chunked\"";
-  }
-  std::string_view value = te.first->value();
-  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
-  if (!beast::iequals(value, "chunked")) {
-    return "Transfer-Encoding \"" + std::string(value) + "\" is not supported: only \"chunked\"";
-  }
-  if (head.version() < 11) return "Transfer-Encoding is not allowed in an HTTP/1.0 request";
-  if (head.count(http::field::content_length) != 0 || !parser.chunked()) {
-    return "a request cannot have both Transfer-Encoding and Content-Length";
-  }
-  return std::nullopt;
 }
 
 // One connection. `idle` is true while it waits for the start of a request; only
@@ -380,7 +320,7 @@ net::awaitable<void> server::impl::serve(std::shared_ptr<connection> c) {
     // The path without its query, at most 256 bytes; the log escapes what it holds.
     const std::string_view target = head.target();
     c->path = std::string(target.substr(0, std::min<std::size_t>(target.find('?'), 256)));
-    if (auto problem = framing_problem(head, parser)) {
+    if (auto problem = framing_problem(head, parser.chunked())) {
       // The body's length is unknown, so what follows cannot be read as another
       // request: answer, and close (RFC 9112 6.3).
       co_await reply_error(c, 400, "bad_request", *problem, version);

@@ -33,6 +33,31 @@ constexpr std::string_view k_hex = "0123456789abcdef";
 
 bool is_control(unsigned char c) { return c < 0x20 || c == 0x7f; }
 
+// `v` in double quotes with \" \\ \n \r \t escaped, and other control bytes as
+// `control_prefix` and two hex digits (\x for logfmt, \u00 for JSON).
+void append_quoted(std::string& out, std::string_view v, std::string_view control_prefix) {
+  out += '"';
+  for (unsigned char c : v) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (is_control(c)) {
+      out += control_prefix;
+      out += k_hex[c >> 4];
+      out += k_hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += '"';
+}
+
 // logfmt: bare when safe, else quoted with \" \\ \n \r \t and \xNN for other
 // control bytes.
 void append_text_value(std::string& out, std::string_view v) {
@@ -43,51 +68,11 @@ void append_text_value(std::string& out, std::string_view v) {
     out += v;
     return;
   }
-  out += '"';
-  for (unsigned char c : v) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (is_control(c)) {
-      out += "\\x";
-      out += k_hex[c >> 4];
-      out += k_hex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  out += '"';
+  append_quoted(out, v, "\\x");
 }
 
 // A JSON string: \" \\ \n \r \t and \u00NN for other control bytes.
-void append_json_string(std::string& out, std::string_view v) {
-  out += '"';
-  for (unsigned char c : v) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (is_control(c)) {
-      out += "\\u00";
-      out += k_hex[c >> 4];
-      out += k_hex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  out += '"';
-}
+void append_json_string(std::string& out, std::string_view v) { append_quoted(out, v, "\\u00"); }
 
 std::atomic<format> g_format{format::text};
 

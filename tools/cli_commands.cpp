@@ -15,6 +15,7 @@
 #include <boost/json.hpp>
 
 #include "tools/api_client.hpp"
+#include "tools/cli_flags.hpp"
 
 namespace hookd::cli {
 namespace {
@@ -85,69 +86,12 @@ retry: attempts the delivery again now (logged as manual).
 
 // ---- flags ----
 
-struct parsed_args {
-  std::vector<std::string> positional;
-  std::map<std::string, std::string> values;
-  std::optional<std::string> error;
-  bool help = false;
-
-  bool has(const std::string& name) const { return values.contains(name); }
-  std::optional<std::string> get(const std::string& name) const {
-    auto it = values.find(name);
-    return it == values.end() ? std::nullopt : std::optional(it->second);
-  }
-};
-
-// --name VALUE, --name=VALUE, switches alone; anything else is a positional argument.
-parsed_args parse_args(const std::vector<std::string>& args, std::vector<std::string> known,
-                       std::vector<std::string> switches) {
+// The client's own flags, --server, --token and --json, with the command's.
+parsed_args parse_client_args(const std::vector<std::string>& args, std::vector<std::string> known,
+                              std::vector<std::string> switches) {
   known.insert(known.end(), {"server", "token"});
   switches.emplace_back("json");
-  parsed_args out;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg == "--help" || arg == "-h") {
-      out.help = true;
-      continue;
-    }
-    if (!arg.starts_with("--")) {
-      out.positional.push_back(arg);
-      continue;
-    }
-    std::string name = arg.substr(2);
-    std::optional<std::string> value;
-    if (auto eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    }
-    if (std::find(switches.begin(), switches.end(), name) != switches.end()) {
-      if (value) {
-        out.error = "--" + name + " takes no value";
-        return out;
-      }
-      out.values[name] = "1";
-      continue;
-    }
-    if (std::find(known.begin(), known.end(), name) == known.end()) {
-      out.error = "unknown flag --" + name;
-      return out;
-    }
-    if (!value) {
-      if (i + 1 >= args.size()) {
-        out.error = "--" + name + " needs a value";
-        return out;
-      }
-      value = args[++i];
-    }
-    out.values[name] = *value;
-  }
-  return out;
-}
-
-std::string env_or(const char* name, std::string fallback) {
-  // NOLINTNEXTLINE(concurrency-mt-unsafe): the CLI reads it before any thread starts.
-  const char* v = std::getenv(name);
-  return v && *v ? std::string(v) : std::move(fallback);
+  return parse_args(args, known, switches);
 }
 
 // "JSON" as is, or "@FILE" read whole.
@@ -446,10 +390,10 @@ std::optional<std::string> one_argument(session& s, const parsed_args& a, const 
 }  // namespace
 
 int webhooks_command(const std::vector<std::string>& args, const usage_error_fn& usage_error) {
-  const auto a = parse_args(args,
-                            {"limit", "name", "url", "method", "events", "active", "retry-schedule",
-                             "body", "grace", "secret", "since"},
-                            {});
+  const auto a = parse_client_args(args,
+                                   {"limit", "name", "url", "method", "events", "active",
+                                    "retry-schedule", "body", "grace", "secret", "since"},
+                                   {});
   if (a.help) {
     std::cout << k_webhooks_help << k_common_options;
     return 0;
@@ -541,7 +485,7 @@ int webhooks_command(const std::vector<std::string>& args, const usage_error_fn&
 }
 
 int events_command(const std::vector<std::string>& args, const usage_error_fn& usage_error) {
-  const auto a = parse_args(args, {"payload", "id"}, {});
+  const auto a = parse_client_args(args, {"payload", "id"}, {});
   if (a.help) {
     std::cout << k_events_help << k_common_options;
     return 0;
@@ -580,7 +524,7 @@ int events_command(const std::vector<std::string>& args, const usage_error_fn& u
 }
 
 int deliveries_command(const std::vector<std::string>& args, const usage_error_fn& usage_error) {
-  const auto a = parse_args(args, {"webhook", "status", "limit"}, {});
+  const auto a = parse_client_args(args, {"webhook", "status", "limit"}, {});
   if (a.help) {
     std::cout << k_deliveries_help << k_common_options;
     return 0;

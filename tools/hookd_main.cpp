@@ -31,6 +31,7 @@
 #include "engine/version.hpp"
 #include "store/disk_space.hpp"
 #include "tools/cli_commands.hpp"
+#include "tools/cli_flags.hpp"
 #include "tools/serve_options.hpp"
 
 namespace {
@@ -109,64 +110,19 @@ int usage_error(const std::string& message, const char* help_hint) {
   return 2;
 }
 
-std::string env_or(const char* name, std::string fallback) {
-  const char* v =
-      std::getenv(name);  // NOLINT(concurrency-mt-unsafe): read before any thread starts
-  return v && *v ? std::string(v) : std::move(fallback);
-}
-
-// Flags of the form --name VALUE or --name=VALUE; booleans listed in `switches`.
-struct parsed_flags {
-  std::map<std::string, std::string> values;
-  std::optional<std::string> error;
-  bool help = false;
-};
-
-parsed_flags parse_flags(const std::vector<std::string>& args,
-                         const std::vector<std::string>& known,
-                         const std::vector<std::string>& switches) {
-  parsed_flags out;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg == "--help" || arg == "-h") {
-      out.help = true;
-      continue;
-    }
-    if (!arg.starts_with("--")) {
-      out.error = "unexpected argument \"" + arg + "\"";
-      return out;
-    }
-    std::string name = arg.substr(2);
-    std::optional<std::string> value;
-    if (auto eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    }
-    const bool is_switch = std::find(switches.begin(), switches.end(), name) != switches.end();
-    if (!is_switch && std::find(known.begin(), known.end(), name) == known.end()) {
-      out.error = "unknown flag --" + name;
-      return out;
-    }
-    if (is_switch) {
-      out.values[name] = value.value_or("1");
-      continue;
-    }
-    if (!value) {
-      if (i + 1 >= args.size()) {
-        out.error = "--" + name + " needs a value";
-        return out;
-      }
-      value = args[++i];
-    }
-    out.values[name] = *value;
-  }
-  return out;
-}
-
-std::string flag(const parsed_flags& f, const std::string& name, const char* env,
+// A flag's value, else the environment's, else `fallback`.
+std::string flag(const cli::parsed_args& f, const std::string& name, const char* env,
                  std::string fallback) {
-  if (auto it = f.values.find(name); it != f.values.end()) return it->second;
-  return env_or(env, std::move(fallback));
+  return f.get(name).value_or(cli::env_or(env, std::move(fallback)));
+}
+
+// The token commands take flags only (revoke also its ID): the first problem, if any.
+std::optional<std::string> token_args_problem(const cli::parsed_args& f, std::size_t positional) {
+  if (f.error) return f.error;
+  if (f.positional.size() > positional) {
+    return "unexpected argument \"" + f.positional[positional] + "\"";
+  }
+  return std::nullopt;
 }
 
 // "HOST:PORT" or "[V6]:PORT".
@@ -247,7 +203,7 @@ int serve(const std::vector<std::string>& args) {
   const bool fsync = o.on("fsync");
 
   auto tokens = api::live_tokens::open(
-      env_or("HOOKD_TOKENS", ""),
+      cli::env_or("HOOKD_TOKENS", ""),
       tokens_file.empty() ? std::nullopt : std::optional<std::filesystem::path>(tokens_file));
   if (!tokens) {
     std::cerr << "hookd: " << tokens.error().message << "\n";
@@ -438,12 +394,12 @@ int serve(const std::vector<std::string>& args) {
 }
 
 int token_list(const std::vector<std::string>& args) {
-  auto f = parse_flags(args, {"tokens"}, {});
+  auto f = cli::parse_args(args, {"tokens"}, {});
   if (f.help) {
     std::cout << k_token_help;
     return 0;
   }
-  if (f.error) return usage_error(*f.error, "hookd token list");
+  if (auto problem = token_args_problem(f, 0)) return usage_error(*problem, "hookd token list");
   const std::string file = flag(f, "tokens", "HOOKD_TOKENS_FILE", "");
   if (file.empty()) return usage_error("--tokens is required", "hookd token list");
   auto listed = api::token_store::list(file);
@@ -459,21 +415,13 @@ int token_list(const std::vector<std::string>& args) {
 }
 
 int token_revoke(const std::vector<std::string>& args) {
-  std::vector<std::string> flags;
-  std::string id;
-  for (const auto& a : args) {
-    if (!a.starts_with("-") && id.empty() && (flags.empty() || flags.back() != "--tokens")) {
-      id = a;
-    } else {
-      flags.push_back(a);
-    }
-  }
-  auto f = parse_flags(flags, {"tokens"}, {});
+  auto f = cli::parse_args(args, {"tokens"}, {});
   if (f.help) {
     std::cout << k_token_help;
     return 0;
   }
-  if (f.error) return usage_error(*f.error, "hookd token revoke");
+  if (auto problem = token_args_problem(f, 1)) return usage_error(*problem, "hookd token revoke");
+  const std::string id = f.positional.empty() ? std::string() : f.positional[0];
   const std::string file = flag(f, "tokens", "HOOKD_TOKENS_FILE", "");
   if (file.empty()) return usage_error("--tokens is required", "hookd token revoke");
   if (id.empty()) return usage_error("the token's ID is required", "hookd token revoke");
@@ -489,15 +437,15 @@ int token_revoke(const std::vector<std::string>& args) {
 }
 
 int token_create(const std::vector<std::string>& args) {
-  auto f = parse_flags(args, {"account", "tokens"}, {"operator"});
+  auto f = cli::parse_args(args, {"account", "tokens"}, {"operator"});
   if (f.help) {
     std::cout << k_token_help;
     return 0;
   }
-  if (f.error) return usage_error(*f.error, "hookd token create");
+  if (auto problem = token_args_problem(f, 0)) return usage_error(*problem, "hookd token create");
   std::string account = flag(f, "account", "HOOKD_ACCOUNT", "");
   const std::string file = flag(f, "tokens", "HOOKD_TOKENS_FILE", "");
-  if (f.values.contains("operator")) {
+  if (f.has("operator")) {
     if (!account.empty()) {
       return usage_error("--operator and --account exclude each other", "hookd token create");
     }
