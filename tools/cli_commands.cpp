@@ -14,6 +14,7 @@
 
 #include <boost/json.hpp>
 
+#include "engine/delivery/payload.hpp"
 #include "tools/api_client.hpp"
 #include "tools/cli_flags.hpp"
 
@@ -105,18 +106,10 @@ explained<std::string> text_or_file(const std::string& flag, const std::string& 
   return {boost::system::in_place_value, text.str()};
 }
 
+// Query values escaped as the engine escapes a payload's Rack query.
 std::string percent_encode(const std::string& s) {
-  static constexpr char hex[] = "0123456789ABCDEF";
   std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
+  engine::append_query_escaped(out, s);
   return out;
 }
 
