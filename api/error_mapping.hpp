@@ -9,7 +9,7 @@
 #include <boost/json/value.hpp>
 
 #include "api/router.hpp"
-#include "engine/failure.hpp"
+#include "hookd/engine/failure.hpp"
 
 namespace hookd::api {
 

@@ -4,7 +4,7 @@
 
 #include <boost/json/object.hpp>
 
-#include "engine/engine.hpp"
+#include "hookd/engine/engine.hpp"
 
 namespace hookd::api {
 

@@ -11,8 +11,8 @@
 
 #include <boost/url/url_view.hpp>
 
-#include "engine/failure.hpp"
-#include "engine/registry/webhook_service.hpp"
+#include "hookd/engine/failure.hpp"
+#include "hookd/engine/webhook_service.hpp"
 
 namespace hookd::api {
 

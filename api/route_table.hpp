@@ -10,7 +10,7 @@
 #include <boost/url/url_view.hpp>
 
 #include "api/router.hpp"
-#include "engine/engine.hpp"
+#include "hookd/engine/engine.hpp"
 
 namespace hookd::api {
 

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "api/tokens.hpp"
-#include "engine/engine.hpp"
+#include "hookd/engine/engine.hpp"
 
 namespace hookd::api {
 

@@ -25,7 +25,7 @@
 
 #include "api/request_head.hpp"
 #include "engine/log.hpp"
-#include "engine/version.hpp"
+#include "hookd/version.hpp"
 
 namespace hookd::api {
 namespace {

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "api/router.hpp"
-#include "store/errc.hpp"
+#include "hookd/errc.hpp"
 
 namespace hookd::api {
 

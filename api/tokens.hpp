@@ -15,8 +15,8 @@
 
 #include <boost/system/result.hpp>
 
-#include "engine/random.hpp"
-#include "store/errc.hpp"
+#include "hookd/engine/random.hpp"
+#include "hookd/errc.hpp"
 
 namespace hookd::api {
 

@@ -10,7 +10,7 @@
 #include <benchmark/benchmark.h>
 #include <stdlib.h>
 
-#include "engine/engine.hpp"
+#include "hookd/engine/engine.hpp"
 #include "tests/support/receiver.hpp"
 
 namespace {

@@ -66,9 +66,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "engine/engine.hpp"
 #include "engine/log.hpp"
 #include "engine/registry/subscription_snapshot.hpp"
+#include "hookd/engine/engine.hpp"
 #include "tests/support/receiver.hpp"
 
 namespace {

@@ -4,8 +4,8 @@
 
 #include <benchmark/benchmark.h>
 
-#include "engine/registry/event_catalog.hpp"
 #include "engine/registry/webhook_validation.hpp"
+#include "hookd/engine/event_catalog.hpp"
 
 namespace {
 

@@ -1,6 +1,6 @@
 // The engine's life and its hot path: open (wiring the registry, the queue and the
 // dispatcher), start, publish, stop, and the waits and counters tests and tools use.
-#include "engine/engine.hpp"
+#include "hookd/engine/engine.hpp"
 
 #include <pthread.h>
 
@@ -16,7 +16,7 @@
 #include "engine/registry/local_registry.hpp"
 #include "engine/registry/subscription_snapshot.hpp"
 #include "engine/uuid.hpp"
-#include "engine/version.hpp"
+#include "hookd/version.hpp"
 #include "store/database.hpp"
 #include "store/delivery_queue.hpp"
 #include "store/webhook_registry.hpp"

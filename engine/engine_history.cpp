@@ -3,9 +3,9 @@
 // webhook's failed ones.
 #include <string>
 
-#include "engine/engine.hpp"
 #include "engine/engine_impl.hpp"
 #include "engine/uuid.hpp"
+#include "hookd/engine/engine.hpp"
 #include "store/delivery_codec.hpp"
 
 namespace hookd::engine {

@@ -11,11 +11,11 @@
 
 #include "engine/delivery/dispatcher.hpp"
 #include "engine/delivery/local_queue.hpp"
-#include "engine/engine.hpp"
 #include "engine/log.hpp"
 #include "engine/registry/local_registry.hpp"
 #include "engine/registry/subscription_snapshot.hpp"
 #include "engine/registry/webhook_targets.hpp"
+#include "hookd/engine/engine.hpp"
 #include "store/database.hpp"
 #include "store/delivery_queue.hpp"
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "engine/failure.hpp"
+#include "hookd/engine/failure.hpp"
 
 namespace hookd::engine {
 

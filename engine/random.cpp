@@ -1,5 +1,5 @@
 // OpenSSL's CSPRNG as the production random_source.
-#include "engine/random.hpp"
+#include "hookd/engine/random.hpp"
 
 #include <climits>
 #include <stdexcept>

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "engine/random.hpp"
+#include "hookd/engine/random.hpp"
 #include "store/delivery_records.hpp"
 
 namespace hookd::engine {

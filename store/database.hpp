@@ -8,8 +8,8 @@
 #include <memory>
 #include <string>
 
+#include "hookd/errc.hpp"
 #include "store/disk_space.hpp"
-#include "store/errc.hpp"
 
 namespace hookd::store {
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "hookd/errc.hpp"
 #include "store/delivery_records.hpp"
-#include "store/errc.hpp"
 
 namespace hookd::store {
 

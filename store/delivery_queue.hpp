@@ -12,10 +12,10 @@
 #include <string_view>
 #include <vector>
 
+#include "hookd/errc.hpp"
 #include "store/database.hpp"
 #include "store/delivery_codec.hpp"
 #include "store/delivery_records.hpp"
-#include "store/errc.hpp"
 
 namespace hookd::store {
 

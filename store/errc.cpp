@@ -1,6 +1,6 @@
 // The hookd error category's messages, and how a result<T>'s error becomes an
 // exception when .value() is called on a failure.
-#include "store/errc.hpp"
+#include "hookd/errc.hpp"
 
 #include <stdexcept>
 #include <string>

@@ -13,9 +13,9 @@
 #include <string_view>
 #include <vector>
 
+#include "hookd/errc.hpp"
+#include "hookd/webhook_record.hpp"
 #include "store/database.hpp"
-#include "store/errc.hpp"
-#include "store/webhook_record.hpp"
 
 namespace hookd::store {
 

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "store/errc.hpp"
+#include "hookd/errc.hpp"
 
 namespace hookd::cli {
 

@@ -8,7 +8,7 @@
 #include <iostream>
 #include <string>
 
-#include "engine/engine.hpp"
+#include "hookd/engine/engine.hpp"
 
 int main(int argc, char** argv) {
   if (argc != 3) {

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "store/errc.hpp"
+#include "hookd/errc.hpp"
 
 namespace hookd::cli {
 

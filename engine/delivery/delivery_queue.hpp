@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "engine/delivery/delivery_job.hpp"
+#include "hookd/errc.hpp"
 #include "store/delivery_records.hpp"
-#include "store/errc.hpp"
 
 namespace hookd::engine {
 

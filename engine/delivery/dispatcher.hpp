@@ -15,17 +15,17 @@
 #include <string>
 #include <vector>
 
-#include "engine/clock.hpp"
 #include "engine/delivery/delivery_job.hpp"
 #include "engine/delivery/delivery_queue.hpp"
 #include "engine/delivery/origin_queue.hpp"
 #include "engine/delivery/retry_policy.hpp"
 #include "engine/delivery/sender.hpp"
-#include "engine/failure.hpp"
-#include "engine/metrics.hpp"
-#include "engine/random.hpp"
 #include "engine/registry/registry.hpp"
 #include "engine/registry/webhook_targets.hpp"
+#include "hookd/engine/clock.hpp"
+#include "hookd/engine/failure.hpp"
+#include "hookd/engine/metrics.hpp"
+#include "hookd/engine/random.hpp"
 
 namespace hookd::engine {
 

@@ -11,7 +11,7 @@
 
 #include "engine/delivery/retry_policy.hpp"
 #include "engine/http/client.hpp"
-#include "engine/random.hpp"
+#include "hookd/engine/random.hpp"
 #include "store/delivery_records.hpp"
 
 namespace hookd::engine {

@@ -14,20 +14,11 @@
 #include <deque>
 
 #include "engine/delivery/delivery_job.hpp"
+#include "hookd/engine/options.hpp"
 
 namespace hookd::engine {
 
 struct http_outcome;
-
-struct circuit_options {
-  // Consecutive timeouts, refused connections or DNS failures that open the circuit.
-  // Default 5; 0 never opens it.
-  std::size_t failures_to_open = 5;
-  // How long an open circuit waits before a probe attempt; doubled after each failed
-  // probe up to max_cool_down. Defaults 10 s and 5 min.
-  std::chrono::milliseconds cool_down{10'000};
-  std::chrono::milliseconds max_cool_down{300'000};
-};
 
 class origin_queue {
  public:

@@ -13,8 +13,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "engine/clock.hpp"
 #include "engine/delivery/delivery_queue.hpp"
+#include "hookd/engine/clock.hpp"
 
 namespace hookd::engine {
 

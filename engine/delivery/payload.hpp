@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
-#include "engine/failure.hpp"
-#include "engine/registry/event_catalog.hpp"
+#include "hookd/engine/event_catalog.hpp"
+#include "hookd/engine/failure.hpp"
 
 namespace hookd::engine {
 

@@ -10,7 +10,7 @@
 
 namespace hookd::engine {
 
-std::vector<retry_policy::duration> retry_policy::sonar_schedule() {
+std::vector<std::chrono::milliseconds> sonar_retry_schedule() {
   using namespace std::chrono;
   return {seconds(10), seconds(30), minutes(3), minutes(30)};
 }

@@ -9,8 +9,9 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/random.hpp"
-#include "store/errc.hpp"
+#include "hookd/engine/options.hpp"
+#include "hookd/engine/random.hpp"
+#include "hookd/errc.hpp"
 
 namespace hookd::engine {
 
@@ -18,11 +19,9 @@ class retry_policy {
  public:
   using duration = std::chrono::milliseconds;
 
-  // Sonar's schedule: 4 retries, 10 s, 30 s, 3 min and 30 min after each failure.
-  static std::vector<duration> sonar_schedule();
-
   // `jitter` is the relative spread: 0.1 moves each delay by up to ±10%.
-  explicit retry_policy(std::vector<duration> schedule = sonar_schedule(), double jitter = 0.1);
+  explicit retry_policy(std::vector<duration> schedule = sonar_retry_schedule(),
+                        double jitter = 0.1);
 
   // The delay before the next attempt after `attempts_made` attempts (1 after the
   // first) all failed; nullopt when the schedule is exhausted.

@@ -9,19 +9,9 @@
 #include <utility>
 #include <vector>
 
+#include "hookd/engine/options.hpp"
+
 namespace hookd::engine {
-
-// 16 bytes of an IPv6 address; IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d).
-using ip_bytes = std::array<std::uint8_t, 16>;
-
-// An IPv4 or IPv6 network, e.g. 10.0.0.0/8 or fd00::/8.
-struct cidr {
-  ip_bytes address{};   // IPv4 as IPv4-mapped IPv6
-  unsigned prefix = 0;  // in IPv6 bits (IPv4 /8 is stored as /104)
-  // Parses "a.b.c.d/n" or "x::y/n"; nullopt when malformed.
-  static std::optional<cidr> parse(std::string_view text);
-  bool contains(const ip_bytes& a) const noexcept;
-};
 
 // Whether an address is loopback, private (RFC 1918, ULA), link-local, multicast,
 // unspecified, CGNAT or otherwise not a public destination. 16 bytes, IPv4-mapped

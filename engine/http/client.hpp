@@ -18,52 +18,11 @@
 
 #include "engine/http/address_policy.hpp"
 #include "engine/http/error_kind.hpp"
+#include "hookd/engine/options.hpp"
 
 namespace hookd::engine {
 
 struct webhook_url;
-
-// What a host name lookup found: addresses as text ("203.0.113.7", "2001:db8::1",
-// "fe80::1%2"), or why there are none.
-struct name_lookup_answer {
-  std::vector<std::string> addresses;
-  std::string error;  // empty when the lookup itself worked
-};
-// A blocking host name lookup.
-using name_lookup = std::function<name_lookup_answer(const std::string& host)>;
-// The system's: getaddrinfo (so /etc/hosts, nsswitch and DNS), with AI_ADDRCONFIG.
-name_lookup_answer system_name_lookup(const std::string& host);
-
-struct http_client_options {
-  // Deadline for DNS + TCP connect (+ TLS handshake). Default 5 s.
-  std::chrono::milliseconds connect_timeout{5'000};
-  // Deadline for the whole attempt, connect included. Default 15 s.
-  std::chrono::milliseconds attempt_timeout{15'000};
-  // Keep-alive connections per origin and worker; more concurrent requests to the
-  // same origin wait for a free connection. Default 32.
-  std::size_t connections_per_origin = 32;
-  // Idle keep-alive connections are closed after this long. Default 60 s.
-  std::chrono::milliseconds idle_timeout{60'000};
-  // Response bodies are read up to this many bytes; the rest is discarded and the
-  // connection closed. Default 64 KiB.
-  std::size_t max_response_body = 64 * 1024;
-  // How long resolved addresses are reused. Default 60 s.
-  std::chrono::milliseconds dns_ttl{60'000};
-  // How host names are resolved (IP literals never are). It runs on a small thread
-  // pool shared by every client, possibly on several threads at once, so it must be
-  // thread-safe; an attempt waits for it no longer than connect_timeout. Tests inject
-  // fixed answers. Default empty: system_name_lookup.
-  name_lookup lookup;
-  // Allow loopback, private, link-local, multicast and unspecified destinations.
-  // Off by default (SSRF protection); tests and on-premise setups turn it on.
-  bool allow_private_targets = false;
-  // Networks allowed even when allow_private_targets is off.
-  std::vector<cidr> allowed_networks;
-  // Extra PEM CA file trusted besides the system store (tests use a generated CA).
-  std::string extra_ca_file;
-  // Sent as User-Agent.
-  std::string user_agent = "hookd";
-};
 
 struct http_request {
   std::string_view method;  // upper case

@@ -1,6 +1,6 @@
 // The event types a deployment accepts: Sonar's eleven by default, or one per line of
 // a catalog file.
-#include "engine/registry/event_catalog.hpp"
+#include "hookd/engine/event_catalog.hpp"
 
 #include <algorithm>
 #include <fstream>

@@ -11,17 +11,11 @@
 #include <utility>
 #include <vector>
 
-#include "store/errc.hpp"
-#include "store/webhook_record.hpp"
+#include "hookd/engine/webhook_service.hpp"
+#include "hookd/errc.hpp"
+#include "hookd/webhook_record.hpp"
 
 namespace hookd::engine {
-
-using store::webhook_record;
-
-struct webhook_page {
-  std::vector<webhook_record> webhooks;
-  std::optional<std::uint64_t> next_after;  // pass as `after` to read the next page
-};
 
 // One durable change: the webhook as it was (nullopt when it was created) and as it
 // is now (nullopt when it was deleted).

@@ -20,7 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "store/webhook_record.hpp"
+#include "hookd/webhook_record.hpp"
 
 namespace hookd::engine {
 

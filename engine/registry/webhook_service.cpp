@@ -1,6 +1,9 @@
 // The account-scoped webhook operations: validate, then read-modify-write through the
 // registry; another account's webhook is not found.
-#include "engine/registry/webhook_service.hpp"
+#include "hookd/engine/webhook_service.hpp"
+
+#include "engine/registry/registry.hpp"
+#include "engine/registry/webhook_validation.hpp"
 
 #include <algorithm>
 #include <array>

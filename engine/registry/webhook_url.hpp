@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "store/errc.hpp"
+#include "hookd/errc.hpp"
 
 namespace hookd::engine {
 

@@ -10,13 +10,13 @@
 #include <utility>
 #include <vector>
 
-#include "engine/failure.hpp"
-#include "engine/registry/event_catalog.hpp"
 #include "engine/registry/webhook_url.hpp"
+#include "hookd/engine/event_catalog.hpp"
+#include "hookd/engine/failure.hpp"
 
 namespace hookd::engine {
 
-enum class webhook_mode {
+enum class webhook_mode : int {
   create,   // name, url, http_method and settings required; active defaults to false
   replace,  // PUT: as create
   patch,    // PATCH: every field optional; only the given ones change

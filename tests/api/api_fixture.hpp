@@ -13,8 +13,8 @@
 #include "api/router.hpp"
 #include "api/server.hpp"
 #include "api/tokens.hpp"
-#include "engine/engine.hpp"
-#include "engine/registry/event_catalog.hpp"
+#include "hookd/engine/engine.hpp"
+#include "hookd/engine/event_catalog.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/temp_dir.hpp"
 

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/clock.hpp"
+#include "hookd/engine/clock.hpp"
 #include "tests/api/api_fixture.hpp"
 #include "tests/support/receiver.hpp"
 

@@ -13,7 +13,7 @@
 
 #include "api/openapi_document.hpp"
 #include "api/routes.hpp"
-#include "engine/version.hpp"
+#include "hookd/version.hpp"
 #include "tests/api/api_fixture.hpp"
 
 namespace hookd::test {

@@ -21,7 +21,7 @@
 #include <gtest/gtest.h>
 #include <openssl/sha.h>
 
-#include "engine/random.hpp"
+#include "hookd/engine/random.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {

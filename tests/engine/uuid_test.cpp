@@ -15,7 +15,7 @@
 
 #include "tests/support/deterministic_random.hpp"
 
-#include "engine/random.hpp"
+#include "hookd/engine/random.hpp"
 
 namespace hookd::engine {
 namespace {

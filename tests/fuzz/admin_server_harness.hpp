@@ -12,7 +12,7 @@
 #include "api/router.hpp"
 #include "api/server.hpp"
 #include "api/tokens.hpp"
-#include "engine/engine.hpp"
+#include "hookd/engine/engine.hpp"
 #include "tests/fuzz/fuzz_checks.hpp"
 
 namespace hookd::fuzz {

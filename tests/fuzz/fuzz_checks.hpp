@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "engine/registry/event_catalog.hpp"
+#include "hookd/engine/event_catalog.hpp"
 
 namespace hookd::fuzz {
 

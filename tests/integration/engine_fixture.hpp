@@ -10,7 +10,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "engine/engine.hpp"
+#include "hookd/engine/engine.hpp"
 #include "tests/support/receiver.hpp"
 #include "tests/support/temp_dir.hpp"
 

@@ -1,7 +1,7 @@
 // Retention on an injected clock: what finished longer ago than --retention is
 // removed (a plain not_found afterwards), pending work and its event are kept however
 // old, and nothing younger is touched.
-#include "engine/clock.hpp"
+#include "hookd/engine/clock.hpp"
 #include "tests/integration/engine_fixture.hpp"
 
 namespace hookd::test {

@@ -3,8 +3,8 @@
 #include <atomic>
 #include <ctime>
 
-#include "engine/clock.hpp"
 #include "engine/encoding.hpp"
+#include "hookd/engine/clock.hpp"
 #include "tests/integration/engine_fixture.hpp"
 
 namespace hookd::test {
@@ -19,7 +19,7 @@ class Retries : public engine_fixture {
   engine::engine_options options() override {
     auto o = engine_fixture::options();
     o.time_source = &clock_;
-    o.retry_schedule = engine::retry_policy::sonar_schedule();
+    o.retry_schedule = engine::sonar_retry_schedule();
     o.retry_jitter = 0;
     return o;
   }

@@ -1,8 +1,8 @@
 // Secret rotation on an injected clock: during the grace every request carries both
 // signatures and a receiver holding either secret verifies it; after the grace only
 // the new one signs; a restart in between changes nothing.
-#include "engine/clock.hpp"
 #include "engine/registry/webhook_validation.hpp"
+#include "hookd/engine/clock.hpp"
 #include "tests/integration/engine_fixture.hpp"
 
 namespace hookd::test {

@@ -23,10 +23,10 @@
 #include <rocksdb/db.h>
 #include <rocksdb/iterator.h>
 
+#include "hookd/errc.hpp"
+#include "hookd/webhook_record.hpp"
 #include "store/database.hpp"
 #include "store/database_impl.hpp"
-#include "store/errc.hpp"
-#include "store/webhook_record.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {

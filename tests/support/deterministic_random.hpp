@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <span>
 
-#include "engine/random.hpp"
+#include "hookd/engine/random.hpp"
 
 namespace hookd::test {
 

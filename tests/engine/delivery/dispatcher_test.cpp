@@ -20,10 +20,10 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/clock.hpp"
 #include "engine/delivery/retry_policy.hpp"
 #include "engine/registry/webhook_targets.hpp"
 #include "engine/uuid.hpp"
+#include "hookd/engine/clock.hpp"
 #include "store/delivery_codec.hpp"
 #include "store/delivery_records.hpp"
 #include "tests/support/deterministic_random.hpp"

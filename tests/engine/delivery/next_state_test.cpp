@@ -16,9 +16,9 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/clock.hpp"
 #include "engine/delivery/retry_policy.hpp"
 #include "engine/http/client.hpp"
+#include "hookd/engine/clock.hpp"
 #include "store/delivery_records.hpp"
 #include "tests/support/deterministic_random.hpp"
 #include "tests/support/store_printers.hpp"

@@ -12,8 +12,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
-#include "engine/registry/event_catalog.hpp"
-#include "store/errc.hpp"
+#include "hookd/engine/event_catalog.hpp"
+#include "hookd/errc.hpp"
 
 namespace hookd::engine {
 namespace {

@@ -15,7 +15,7 @@
 
 #include "tests/support/deterministic_random.hpp"
 
-#include "engine/random.hpp"
+#include "hookd/engine/random.hpp"
 
 namespace hookd::engine {
 namespace {
@@ -42,7 +42,7 @@ const std::vector<duration> k_sonar = {10s, 30s, 3min, 30min};
 // --- schedule and next_delay -----------------------------------------------------------
 
 TEST(RetryPolicy, SonarScheduleIsTenSecondsThirtySecondsThreeMinutesThirtyMinutes) {
-  EXPECT_EQ(retry_policy::sonar_schedule(), k_sonar);
+  EXPECT_EQ(sonar_retry_schedule(), k_sonar);
 }
 
 TEST(RetryPolicy, DefaultsToSonarScheduleWithTenPercentJitter) {
@@ -52,7 +52,7 @@ TEST(RetryPolicy, DefaultsToSonarScheduleWithTenPercentJitter) {
 }
 
 TEST(RetryPolicy, WithoutJitterReturnsExactScheduledDelays) {
-  const retry_policy policy(retry_policy::sonar_schedule(), 0.0);
+  const retry_policy policy(sonar_retry_schedule(), 0.0);
   deterministic_random random(1);
   EXPECT_EQ(policy.next_delay(1, random), duration(10s));
   EXPECT_EQ(policy.next_delay(2, random), duration(30s));
@@ -61,7 +61,7 @@ TEST(RetryPolicy, WithoutJitterReturnsExactScheduledDelays) {
 }
 
 TEST(RetryPolicy, GivesUpAfterLastScheduledRetry) {
-  const retry_policy policy(retry_policy::sonar_schedule(), 0.0);
+  const retry_policy policy(sonar_retry_schedule(), 0.0);
   deterministic_random random(1);
   EXPECT_EQ(policy.next_delay(5, random), std::nullopt);
   EXPECT_EQ(policy.next_delay(6, random), std::nullopt);
@@ -69,13 +69,13 @@ TEST(RetryPolicy, GivesUpAfterLastScheduledRetry) {
 }
 
 TEST(RetryPolicy, HasNoDelayBeforeAnyAttemptWasMade) {
-  const retry_policy policy(retry_policy::sonar_schedule(), 0.0);
+  const retry_policy policy(sonar_retry_schedule(), 0.0);
   deterministic_random random(1);
   EXPECT_EQ(policy.next_delay(0, random), std::nullopt);
 }
 
 TEST(RetryPolicy, GivesUpAfterLastRetryWithJitterToo) {
-  const retry_policy policy(retry_policy::sonar_schedule(), 0.1);
+  const retry_policy policy(sonar_retry_schedule(), 0.1);
   deterministic_random random(1);
   EXPECT_EQ(policy.next_delay(0, random), std::nullopt);
   EXPECT_EQ(policy.next_delay(5, random), std::nullopt);
@@ -90,7 +90,7 @@ TEST(RetryPolicy, FollowsCustomSchedule) {
 }
 
 TEST(RetryPolicy, JitteredDelaysStayWithinTenPercentAndCoverBothHalves) {
-  const retry_policy policy(retry_policy::sonar_schedule(), 0.1);
+  const retry_policy policy(sonar_retry_schedule(), 0.1);
   deterministic_random random(2024);
   for (std::uint32_t attempt = 1; attempt <= 4; ++attempt) {
     const std::int64_t base = k_sonar[attempt - 1].count();
@@ -113,7 +113,7 @@ TEST(RetryPolicy, JitteredDelaysStayWithinTenPercentAndCoverBothHalves) {
 }
 
 TEST(RetryPolicy, JitterReachesBothEndsOfRange) {
-  const retry_policy policy(retry_policy::sonar_schedule(), 0.1);
+  const retry_policy policy(sonar_retry_schedule(), 0.1);
   constant_random lowest(std::byte{0x00});
   constant_random highest(std::byte{0xff});
   EXPECT_EQ(policy.next_delay(1, lowest), duration(9s));

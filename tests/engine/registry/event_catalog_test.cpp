@@ -1,6 +1,6 @@
 // The event catalog: Sonar's default types, a deployment's own types from a file, and
 // the errors a bad file gives (naming the file and line).
-#include "engine/registry/event_catalog.hpp"
+#include "hookd/engine/event_catalog.hpp"
 
 #include <filesystem>
 #include <fstream>

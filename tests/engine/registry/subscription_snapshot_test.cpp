@@ -12,7 +12,7 @@
 
 #include <gtest/gtest.h>
 
-#include "store/webhook_record.hpp"
+#include "hookd/webhook_record.hpp"
 
 namespace hookd::engine {
 namespace {

@@ -1,7 +1,7 @@
 // webhook_service over a real RocksDB registry, with a manual clock and a
 // deterministic random source: ids, secrets, timestamps, PUT vs PATCH semantics,
 // account isolation, the subscription index and pagination.
-#include "engine/registry/webhook_service.hpp"
+#include "hookd/engine/webhook_service.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -16,10 +16,10 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/clock.hpp"
-#include "engine/random.hpp"
-#include "engine/registry/event_catalog.hpp"
 #include "engine/registry/local_registry.hpp"
+#include "hookd/engine/clock.hpp"
+#include "hookd/engine/event_catalog.hpp"
+#include "hookd/engine/random.hpp"
 #include "store/database.hpp"
 #include "store/webhook_registry.hpp"
 #include "tests/support/temp_dir.hpp"

@@ -11,8 +11,8 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/failure.hpp"
-#include "engine/registry/event_catalog.hpp"
+#include "hookd/engine/event_catalog.hpp"
+#include "hookd/engine/failure.hpp"
 
 namespace hookd::engine {
 namespace {

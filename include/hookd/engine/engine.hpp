@@ -19,75 +19,13 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/clock.hpp"
-#include "engine/delivery/origin_queue.hpp"
-#include "engine/delivery/retry_policy.hpp"
-#include "engine/failure.hpp"
-#include "engine/http/client.hpp"
-#include "engine/metrics.hpp"
-#include "engine/random.hpp"
-#include "engine/registry/event_catalog.hpp"
-#include "engine/registry/webhook_service.hpp"
-#include "store/delivery_records.hpp"
+#include "hookd/engine/failure.hpp"
+#include "hookd/engine/metrics.hpp"
+#include "hookd/engine/options.hpp"
+#include "hookd/engine/webhook_service.hpp"
+#include "hookd/export.hpp"
 
 namespace hookd::engine {
-
-struct engine_options {
-  // RocksDB data directory; created when missing.
-  std::filesystem::path data_dir;
-  // fsync every write (power-loss durability) instead of WAL-only (survives a crash
-  // of the process). Default off.
-  bool fsync = false;
-  // Dispatcher threads, each with its own io_context; a webhook's deliveries always
-  // run on the same one. 0 means one per core.
-  unsigned threads = 0;
-  // Most requests in flight at once across all webhooks; the rest wait in memory.
-  // Default 4096.
-  std::size_t max_in_flight = 4096;
-  // Event types accepted in settings and publish. Default: Sonar's eleven.
-  event_catalog catalog = event_catalog::sonar_default();
-  // Outbound HTTP: timeouts, pools, TLS trust, private-destination policy.
-  http_client_options http;
-  // Delays between attempts. Default Sonar's 10 s, 30 s, 3 min, 30 min with ±10% jitter.
-  std::vector<std::chrono::milliseconds> retry_schedule = retry_policy::sonar_schedule();
-  double retry_jitter = 0.1;
-  // When an origin that stops answering has its circuit opened (its due deliveries
-  // then fail at once as origin_unavailable, on their schedule) and how it is probed.
-  circuit_options origin_circuit;
-  // A receiver's Retry-After (429, 503) delays the next attempt, up to this. Default 1 h.
-  std::chrono::milliseconds max_retry_after{std::chrono::hours(1)};
-  // Deliveries held in memory at most, payloads included, whatever the backlog; each
-  // receiver origin holds at most what its concurrency can use soon (256 per allowed
-  // connection, 64 while its circuit is open). The rest waits on disk and is read
-  // back as room frees. Default 65,536.
-  std::size_t max_held = 65'536;
-  // Retries due within this window wait on in-memory timers; later ones stay only in
-  // RocksDB until the window reaches them. Default 5 min.
-  std::chrono::milliseconds scheduler_window{std::chrono::minutes(5)};
-  // Auto-disable: a webhook whose attempts have all failed for this long (since the
-  // first failure after its last success) is deactivated with a disabled_reason saying
-  // so and its pending deliveries cancelled; any 2xx resets the clock. 0 never.
-  // Default 5 days (as Svix).
-  std::chrono::milliseconds disable_after{std::chrono::hours(24 * 5)};
-  // Retention: finished deliveries (succeeded, failed, cancelled) with their attempts,
-  // and events none of whose deliveries is unfinished, are removed once this much
-  // older than their creation, and their space returns to the file system. Pending
-  // work is never removed. Checked every retention / 24 (1 min to 1 h). Default 30 days.
-  std::chrono::milliseconds retention{std::chrono::hours(24 * 30)};
-  // Free disk space kept on the data folder's file system: under it, publish and
-  // webhook writes fail with errc::storage_full while accepted deliveries go on; under
-  // a quarter of it, their progress waits too and opening refuses. Checked four times
-  // a second and after every write's worth of bytes; recovers by itself when space
-  // returns. 0 turns the watch off. Default 128 MiB.
-  std::uint64_t min_free_space = std::uint64_t{128} << 20;
-  // Reads the free bytes of the data folder's file system; nullptr means statvfs.
-  // Tests inject a disk that fills up.
-  std::function<std::optional<std::uint64_t>(const std::filesystem::path&)> free_space_probe;
-  // Time and randomness; nullptr means the system clock and OpenSSL's CSPRNG. Tests
-  // inject their own. Must outlive the engine.
-  const clock* time_source = nullptr;
-  random_source* random = nullptr;
-};
 
 struct publish_result {
   std::string event_id;
@@ -174,7 +112,7 @@ struct retention_report {
   std::size_t kept = 0;        // unfinished deliveries older than the retention, kept
 };
 
-class engine {
+class HOOKD_API engine {
  public:
   [[nodiscard]] static explained<std::unique_ptr<engine>> open(engine_options options);
   ~engine();  // stops (with a short drain) if still running

@@ -5,9 +5,11 @@
 #include <cstddef>
 #include <span>
 
+#include "hookd/export.hpp"
+
 namespace hookd::engine {
 
-class random_source {
+class HOOKD_API random_source {
  public:
   virtual ~random_source() = default;
   // Fills `out` with random bytes. Throws std::runtime_error if the source fails,
@@ -16,7 +18,7 @@ class random_source {
 };
 
 // OpenSSL's CSPRNG (RAND_bytes); thread-safe.
-class crypto_random final : public random_source {
+class HOOKD_API crypto_random final : public random_source {
  public:
   void fill(std::span<std::byte> out) override;
 };

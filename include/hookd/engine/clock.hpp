@@ -6,9 +6,11 @@
 #include <chrono>
 #include <cstdint>
 
+#include "hookd/export.hpp"
+
 namespace hookd::engine {
 
-class clock {
+class HOOKD_API clock {
  public:
   using duration = std::chrono::milliseconds;
   using time_point = std::chrono::time_point<std::chrono::system_clock, duration>;
@@ -20,7 +22,7 @@ class clock {
   std::int64_t now_ms() const { return now().time_since_epoch().count(); }
 };
 
-class system_clock final : public clock {
+class HOOKD_API system_clock final : public clock {
  public:
   time_point now() const override {
     return std::chrono::time_point_cast<duration>(std::chrono::system_clock::now());
@@ -28,7 +30,7 @@ class system_clock final : public clock {
 };
 
 // A clock that moves only when told to; thread-safe.
-class manual_clock final : public clock {
+class HOOKD_API manual_clock final : public clock {
  public:
   explicit manual_clock(std::int64_t start_ms = 1'700'000'000'000) : ms_(start_ms) {}
   time_point now() const override { return time_point(duration(ms_.load())); }

@@ -10,7 +10,7 @@
 #include <boost/assert/source_location.hpp>
 #include <boost/system/result.hpp>
 
-#include "store/errc.hpp"
+#include "hookd/errc.hpp"
 
 namespace hookd::engine {
 
@@ -37,7 +37,8 @@ struct failure {
   }
 };
 
-[[noreturn]] void throw_exception_from_error(const failure& f, const boost::source_location& loc);
+[[noreturn]] HOOKD_API void throw_exception_from_error(const failure& f,
+                                                       const boost::source_location& loc);
 
 template <class T>
 using outcome = boost::system::result<T, failure>;

@@ -10,6 +10,8 @@
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
+#include "hookd/export.hpp"
+
 namespace hookd {
 
 enum class errc {
@@ -26,7 +28,7 @@ enum class errc {
   config,              // a start-up option or file is wrong: fix it and start again.
 };
 
-const boost::system::error_category& hookd_category() noexcept;
+HOOKD_API const boost::system::error_category& hookd_category() noexcept;
 
 }  // namespace hookd
 
@@ -60,7 +62,8 @@ struct error {
   friend bool operator==(const error& e, errc c) noexcept { return e.code == c; }
 };
 
-[[noreturn]] void throw_exception_from_error(const error& e, const boost::source_location& loc);
+[[noreturn]] HOOKD_API void throw_exception_from_error(const error& e,
+                                                       const boost::source_location& loc);
 
 template <class T>
 using result = boost::system::result<T, error>;
@@ -77,7 +80,7 @@ struct explained_error {
 template <class T>
 using explained = boost::system::result<T, explained_error>;
 
-[[noreturn]] void throw_exception_from_error(const explained_error& e,
-                                             const boost::source_location& loc);
+[[noreturn]] HOOKD_API void throw_exception_from_error(const explained_error& e,
+                                                       const boost::source_location& loc);
 
 }  // namespace hookd

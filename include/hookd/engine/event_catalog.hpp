@@ -7,11 +7,12 @@
 #include <string_view>
 #include <vector>
 
-#include "store/errc.hpp"
+#include "hookd/errc.hpp"
+#include "hookd/export.hpp"
 
 namespace hookd::engine {
 
-class event_catalog {
+class HOOKD_API event_catalog {
  public:
   // Sonar's eleven event types, in the order of its documentation.
   static event_catalog sonar_default();
@@ -33,6 +34,6 @@ class event_catalog {
 };
 
 // Whether `type` is a well-formed event type name (independent of any catalog).
-bool valid_event_type_name(std::string_view type);
+HOOKD_API bool valid_event_type_name(std::string_view type);
 
 }  // namespace hookd::engine

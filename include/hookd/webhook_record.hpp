@@ -4,11 +4,14 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "hookd/export.hpp"
 
 namespace hookd::store {
 
-struct webhook_record {
+struct HOOKD_API webhook_record {
   std::uint64_t id = 0;  // monotonic, never reused; assigned by the registry
   std::string account;   // owning tenant
   std::string name;

@@ -9,19 +9,31 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/clock.hpp"
-#include "engine/failure.hpp"
-#include "engine/random.hpp"
-#include "engine/registry/event_catalog.hpp"
-#include "engine/registry/registry.hpp"
-#include "engine/registry/webhook_validation.hpp"
+#include <optional>
+
+#include "hookd/engine/clock.hpp"
+#include "hookd/engine/event_catalog.hpp"
+#include "hookd/engine/failure.hpp"
+#include "hookd/engine/random.hpp"
+#include "hookd/export.hpp"
+#include "hookd/webhook_record.hpp"
 
 namespace hookd::engine {
+
+using store::webhook_record;
+
+struct webhook_page {
+  std::vector<webhook_record> webhooks;
+  std::optional<std::uint64_t> next_after;  // pass as `after` to read the next page
+};
+
+class registry;                 // engine/registry/registry.hpp: the storage seam
+enum class webhook_mode : int;  // engine/registry/webhook_validation.hpp
 
 inline constexpr std::size_t k_default_page_size = 50;
 inline constexpr std::size_t k_max_page_size = 500;
 
-class webhook_service {
+class HOOKD_API webhook_service {
  public:
   // All references must outlive the service.
   webhook_service(registry& registry, const event_catalog& catalog, const clock& clock,
