@@ -97,6 +97,9 @@ explained<std::unique_ptr<engine>> engine::open(engine_options options) {
     raw->targets->forget(change.id);
   });
   i->options.http.user_agent = k_user_agent;
+  if (i->options.observer) {
+    i->notices = std::make_unique<notifier>(*i->options.observer, i->options.observer_queue);
+  }
   i->workers = std::make_unique<dispatcher>(
       dispatcher::dependencies{
           .queue = i->queue.get(),
@@ -115,6 +118,12 @@ explained<std::unique_ptr<engine>> engine::open(engine_options options) {
                 }
                 log::warn("webhook disabled",
                           {{"webhook", std::to_string(id)}, {"reason", reason}});
+                if (raw->notices) {
+                  raw->notices->webhook_disabled({.webhook_id = id,
+                                                  .account = r->account,
+                                                  .reason = std::move(reason),
+                                                  .at_ms = raw->time->now_ms()});
+                }
               },
           .progressed =
               [raw] {
@@ -122,6 +131,10 @@ explained<std::unique_ptr<engine>> engine::open(engine_options options) {
                 std::lock_guard lock(raw->progress_mutex);
                 raw->progress.notify_all();
               },
+          .settled =
+              raw->notices
+                  ? [raw](std::span<const settlement> batch) { raw->notices->settled(batch); }
+                  : std::function<void(std::span<const settlement>)>{},
       },
       dispatcher_options{
           .threads = i->options.threads,
@@ -135,7 +148,15 @@ explained<std::unique_ptr<engine>> engine::open(engine_options options) {
           .disable_after = i->options.disable_after,
           .max_retry_after = i->options.max_retry_after,
       });
-  return std::unique_ptr<engine>(new engine(std::move(i)));
+  auto opened = std::unique_ptr<engine>(new engine(std::move(i)));
+  engine* self = opened.get();
+  raw->publishers = std::make_unique<publish_pool>(
+      raw->options.publish_threads, raw->options.publish_queue, [self](const publish_request& r) {
+        return self->publish(
+            r.account, r.type, r.payload,
+            r.event_id ? std::optional<std::string_view>(*r.event_id) : std::nullopt);
+      });
+  return opened;
 }
 
 void engine::start() {
@@ -192,6 +213,8 @@ outcome<retention_report> engine::remove_expired() {
 
 void engine::stop(std::chrono::milliseconds drain) {
   if (impl_->stopped.exchange(true)) return;
+  // Queued asynchronous publishes are answered shutting_down; running ones finish.
+  impl_->publishers->stop();
   {
     std::lock_guard lock(impl_->retention_mutex);
     impl_->retention_stop = true;
@@ -200,6 +223,12 @@ void engine::stop(std::chrono::milliseconds drain) {
   if (impl_->retention_thread.joinable()) impl_->retention_thread.join();
   if (impl_->space_thread.joinable()) impl_->space_thread.join();
   impl_->workers->stop(drain);
+  // Every outcome written is told before stop returns.
+  if (impl_->notices) impl_->notices->stop();
+}
+
+void engine::publish_async(publish_request request, publish_callback done) {
+  impl_->publishers->submit(std::move(request), std::move(done));
 }
 
 webhook_service& engine::webhooks() { return *impl_->webhooks; }
@@ -340,6 +369,7 @@ engine_stats engine::stats() const {
       .expired_events = i.expired_events.load(),
       .storage_state = std::string(store::space_state_name(i.db->space().state())),
       .storage_free_bytes = i.db->space().free_estimate(),
+      .observer_dropped = i.notices ? i.notices->dropped() : 0,
   };
 }
 

@@ -12,6 +12,8 @@
 #include "engine/delivery/dispatcher.hpp"
 #include "engine/delivery/local_queue.hpp"
 #include "engine/log.hpp"
+#include "engine/notifier.hpp"
+#include "engine/publish_pool.hpp"
 #include "engine/registry/local_registry.hpp"
 #include "engine/registry/subscription_snapshot.hpp"
 #include "engine/registry/webhook_targets.hpp"
@@ -36,6 +38,9 @@ struct engine::impl {
   std::unique_ptr<local_queue> queue;
   std::unique_ptr<webhook_service> webhooks;
   std::unique_ptr<dispatcher> workers;
+  // The observer's thread, when options.observer is set; publish_async's threads.
+  std::unique_ptr<notifier> notices;
+  std::unique_ptr<publish_pool> publishers;
 
   // The subscription index publish matches against; the registry's change feed moves
   // it to its next version, one change at a time.

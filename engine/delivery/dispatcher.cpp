@@ -33,8 +33,11 @@ dispatcher::dispatcher(dependencies deps, dispatcher_options options)
     auto s = std::make_unique<shard>(i, per_shard);
     shard* raw = s.get();
     s->client = deps_.senders(s->ioc);
-    s->outcomes =
-        std::make_unique<outcome_batch>(s->ioc, *deps_.queue, *deps_.time_source, deps_.progressed);
+    s->outcomes = std::make_unique<outcome_batch>(s->ioc, *deps_.queue, *deps_.time_source,
+                                                  [this](std::span<const settlement> batch) {
+                                                    if (deps_.settled) deps_.settled(batch);
+                                                    if (deps_.progressed) deps_.progressed();
+                                                  });
     s->max_held = std::max<std::size_t>(1, options_.max_held / threads);
     s->timeline = std::make_unique<scheduler>(
         s->ioc, *deps_.queue, *deps_.time_source,

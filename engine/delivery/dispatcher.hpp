@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -90,6 +91,9 @@ class dispatcher {
     std::function<void(std::uint64_t webhook_id, std::string reason)> disable_webhook;
     // Called after each batch of outcomes is written, for engine::wait_until.
     std::function<void()> progressed;
+    // Called with each batch of outcomes once it is written (worker threads), for the
+    // delivery observer; empty when there is none.
+    std::function<void(std::span<const settlement>)> settled;
   };
 
   dispatcher(dependencies deps, dispatcher_options options);

@@ -14,7 +14,7 @@ constexpr std::size_t k_max_batch = 512;
 }  // namespace
 
 outcome_batch::outcome_batch(boost::asio::io_context& ioc, delivery_queue& queue, const clock& time,
-                             std::function<void()> written)
+                             written_fn written)
     : ioc_(ioc), queue_(queue), time_(time), written_(std::move(written)), retry_timer_(ioc) {
   pending_.reserve(k_max_batch);
 }
@@ -53,11 +53,11 @@ bool outcome_batch::flush() {
     });
     return false;
   }
+  // Once per batch, not per attempt: waking a waiter costs a context switch.
+  if (written_) written_(pending_);
   pending_.clear();
   backoff_ = std::chrono::milliseconds(0);
   batches_.fetch_add(1, std::memory_order_relaxed);
-  // Once per batch, not per attempt: waking a waiter costs a context switch.
-  if (written_) written_();
   return true;
 }
 

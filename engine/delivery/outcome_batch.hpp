@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -20,9 +21,11 @@ namespace hookd::engine {
 
 class outcome_batch {
  public:
-  // `written` runs after each batch is written (engine::wait_until's wake-up).
+  // `written` runs after each batch is written, with its settlements (the observer's
+  // notices and engine::wait_until's wake-up).
+  using written_fn = std::function<void(std::span<const settlement>)>;
   outcome_batch(boost::asio::io_context& ioc, delivery_queue& queue, const clock& time,
-                std::function<void()> written);
+                written_fn written);
 
   // Adds one settlement; it is written after the handlers already queued have run,
   // or at once when the batch is full.
@@ -40,7 +43,7 @@ class outcome_batch {
   boost::asio::io_context& ioc_;
   delivery_queue& queue_;
   const clock& time_;
-  std::function<void()> written_;
+  written_fn written_;
   std::vector<settlement> pending_;
   bool flush_posted_ = false;
   boost::asio::steady_timer retry_timer_;

@@ -21,11 +21,21 @@
 
 #include "hookd/engine/failure.hpp"
 #include "hookd/engine/metrics.hpp"
+#include "hookd/engine/observer.hpp"
 #include "hookd/engine/options.hpp"
 #include "hookd/engine/webhook_service.hpp"
 #include "hookd/export.hpp"
 
 namespace hookd::engine {
+
+// What engine::publish_async and async_publish (hookd/engine/async.hpp) take: the
+// arguments of engine::publish, owned.
+struct publish_request {
+  std::string account;
+  std::string type;
+  std::string payload;  // the event's JSON object
+  std::optional<std::string> event_id;
+};
 
 struct publish_result {
   std::string event_id;
@@ -81,6 +91,8 @@ struct engine_stats {
   // The disk watch: "ok", "low" (new work refused) or "critical" (progress waits too).
   std::string storage_state = "ok";
   std::uint64_t storage_free_bytes = 0;  // as last estimated
+  // Notices a full observer queue dropped (engine_options::observer_queue).
+  std::uint64_t observer_dropped = 0;
 };
 
 // Everything /metrics shows: the counters, what the workers hold now, latency
@@ -133,6 +145,16 @@ class HOOKD_API engine {
   [[nodiscard]] outcome<publish_result> publish(std::string_view account, std::string_view type,
                                                 std::string_view payload_json,
                                                 std::optional<std::string_view> event_id = {});
+
+  // publish without blocking the caller: the request is queued for the engine's
+  // publish threads (engine_options::publish_threads), which run publish and call
+  // `done` with its answer there. `done` is called exactly once: with
+  // errc::storage_busy at once when engine_options::publish_queue requests already
+  // wait, and with errc::shutting_down for requests still queued when stop() begins.
+  // It must not block for long (it holds a publish thread). Hosts on Asio use
+  // async_publish (hookd/engine/async.hpp), which takes any completion token.
+  using publish_callback = std::function<void(outcome<publish_result>)>;
+  void publish_async(publish_request request, publish_callback done);
 
   // Stops dispatching: requests in flight may finish until `drain` has passed, then
   // they are cut; whatever did not complete stays queued on disk. Idempotent.

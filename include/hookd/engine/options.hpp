@@ -142,6 +142,19 @@ struct engine_options {
   // Reads the free bytes of the data folder's file system; nullptr means statvfs.
   // Tests inject a disk that fills up.
   std::function<std::optional<std::uint64_t>(const std::filesystem::path&)> free_space_probe;
+  // Told of every delivery outcome and of webhooks hookd disables, on a thread of its
+  // own (hookd/engine/observer.hpp); nullptr for none. Must outlive the engine.
+  delivery_observer* observer = nullptr;
+  // Notices waiting for the observer at most; beyond, they are dropped and counted.
+  // Default 65,536.
+  std::size_t observer_queue = 65'536;
+  // Threads that run publish_async's requests; 0 means 2. A publish is a RocksDB
+  // write, and concurrent writes share one commit (group commit), so a few threads
+  // keep the disk busy. Default 0.
+  unsigned publish_threads = 0;
+  // publish_async requests waiting for a publish thread at most; beyond, they fail at
+  // once with errc::storage_busy. Default 65,536.
+  std::size_t publish_queue = 65'536;
   // Time and randomness; nullptr means the system clock and OpenSSL's CSPRNG. Tests
   // inject their own. Must outlive the engine.
   const clock* time_source = nullptr;

@@ -100,6 +100,7 @@ class Dispatcher : public ::testing::Test {
                   EXPECT_TRUE(r);
                 },
             .progressed = [this] { progress_.notify(); },
+            .settled = {},
         },
         std::move(options));
     dispatcher_->start();
