@@ -25,7 +25,8 @@ namespace hookd::engine {
 
 inline constexpr std::size_t k_id_stripes = 64;
 
-struct engine::impl {
+// Hidden although engine is exported: nothing of it is API.
+struct __attribute__((visibility("hidden"))) engine::impl {
   engine_options options;
   system_clock default_clock;
   crypto_random default_random;

@@ -13,7 +13,8 @@ namespace hookd::engine::log {
 namespace {
 
 std::atomic<level> g_min_level{level::info};
-std::mutex g_mutex;
+std::mutex g_mutex;  // one line at a time; guards g_sink
+std::function<void(level, std::string_view)> g_sink;
 
 std::string_view level_name(level l) {
   switch (l) {
@@ -81,6 +82,10 @@ std::atomic<format> g_format{format::text};
 void set_min_level(level l) { g_min_level = l; }
 bool enabled(level l) { return l >= g_min_level.load(std::memory_order_relaxed); }
 void set_format(format f) { g_format = f; }
+void set_sink(std::function<void(level, std::string_view)> sink) {
+  std::lock_guard lock(g_mutex);
+  g_sink = std::move(sink);
+}
 
 std::optional<level> parse_level(std::string_view name) {
   for (level l : {level::debug, level::info, level::warn, level::error}) {
@@ -138,7 +143,21 @@ void write(level l, std::string_view msg, std::initializer_list<field> fields) {
   const std::string line =
       render(g_format.load(std::memory_order_relaxed), l, format_rfc3339(now), msg, fields);
   std::lock_guard lock(g_mutex);
-  std::fwrite(line.data(), 1, line.size(), stderr);
+  if (g_sink) {
+    g_sink(l, line);
+  } else {
+    std::fwrite(line.data(), 1, line.size(), stderr);
+  }
 }
 
 }  // namespace hookd::engine::log
+
+namespace hookd::engine {
+
+void configure_logging(log_options options) {
+  log::set_min_level(options.min_level);
+  log::set_format(options.format);
+  log::set_sink(std::move(options.sink));
+}
+
+}  // namespace hookd::engine

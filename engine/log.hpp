@@ -4,16 +4,20 @@
 // Control characters in values are escaped, so a value cannot forge a line.
 #pragma once
 
+#include <functional>
 #include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 
+#include "hookd/engine/logging.hpp"
+
 namespace hookd::engine::log {
 
-enum class level { debug, info, warn, error };
-enum class format { text, json };
+// The public names (hookd/engine/logging.hpp), short here.
+using level = log_level;
+using format = log_format;
 
 using field = std::pair<std::string_view, std::string>;
 
@@ -22,6 +26,8 @@ void set_min_level(level l);
 bool enabled(level l);
 // Default text (logfmt).
 void set_format(format f);
+// Where lines go; empty: stderr.
+void set_sink(std::function<void(level, std::string_view)> sink);
 // "debug", "info", "warn", "error"; "text", "json".
 std::optional<level> parse_level(std::string_view name);
 std::optional<format> parse_format(std::string_view name);

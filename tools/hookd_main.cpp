@@ -203,6 +203,17 @@ int serve(const std::vector<std::string>& args) {
   const std::string events_file = o.get("events");
   const bool fsync = o.on("fsync");
 
+  // Block the stop signals before the first thread starts (the tokens file's watcher,
+  // then RocksDB's and the server's inherit the mask); the main thread waits for them
+  // with sigwait. A thread started earlier would take a SIGTERM and die of it.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);  // not a stop: reload the tokens file
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
   auto tokens = api::live_tokens::open(
       cli::env_or("HOOKD_TOKENS", ""),
       tokens_file.empty() ? std::nullopt : std::optional<std::filesystem::path>(tokens_file));
@@ -221,16 +232,6 @@ int serve(const std::vector<std::string>& args) {
     std::cerr << "hookd: --events: " << catalog.error().message << "\n";
     return 1;
   }
-
-  // Block the stop signals in every thread (RocksDB's and the server's inherit the
-  // mask); the main thread waits for them with sigwait.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGHUP);  // not a stop: reload the tokens file
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
 
   engine::engine_options options;
   options.data_dir = data;

@@ -115,7 +115,7 @@ outcome<checked_payload> check_payload(std::string_view payload, bool with_query
   checked_payload out;
   if (auto problem = strict_minify(payload, out.text)) {
     if (problem->duplicate) {
-      return payload_error("has the key \"" + problem->path + "\" " + problem->message);
+      return payload_error("key \"" + problem->path + "\" " + problem->message);
     }
     return payload_error("is not valid JSON: " + problem->message);
   }

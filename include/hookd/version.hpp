@@ -4,7 +4,7 @@
 //
 // Compatibility promise (docs/EMBEDDING.md "Upgrading"): before 1.0, a host compiled
 // against 0.M.x works with any 0.M.y library (same SONAME, libhookd.so.0.M); a new
-// minor version may change the API and ABI and says how in the README's changes.
+// minor version may change the API and ABI, and docs/EMBEDDING.md "Upgrading" says how.
 #pragma once
 
 #define HOOKD_VERSION_MAJOR 0

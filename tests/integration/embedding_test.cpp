@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -17,6 +18,7 @@
 #include <boost/asio/use_future.hpp>
 
 #include "hookd/engine/async.hpp"
+#include "hookd/engine/logging.hpp"
 #include "hookd/version.hpp"
 #include "tests/integration/engine_fixture.hpp"
 
@@ -373,6 +375,67 @@ TEST_F(Embedding, ASlowObserverLosesNoticesNotDeliveries) {
   settle();
   EXPECT_EQ(seen.entries().size() + engine_->stats().observer_dropped, 5u)
       << "each notice is called or counted as dropped";
+}
+
+TEST_F(Embedding, OpenRefusesAnOptionOutOfRangeAndNamesIt) {
+  const std::vector<std::pair<std::string, std::function<void(engine::engine_options&)>>> cases = {
+      {"data_dir", [](auto& o) { o.data_dir.clear(); }},
+      {"http.connect_timeout", [](auto& o) { o.http.connect_timeout = 0ms; }},
+      {"http.connections_per_origin", [](auto& o) { o.http.connections_per_origin = 0; }},
+      {"max_in_flight", [](auto& o) { o.max_in_flight = 0; }},
+      {"retry_schedule",
+       [](auto& o) {
+         o.retry_schedule = {10s, -1ms};
+       }},
+      {"retry_jitter", [](auto& o) { o.retry_jitter = 1.5; }},
+      {"max_retry_after", [](auto& o) { o.max_retry_after = std::chrono::hours(24 * 8); }},
+      {"min_free_space", [](auto& o) { o.min_free_space = 1 << 20; }},
+      {"observer_queue", [](auto& o) { o.observer_queue = 0; }},
+  };
+  for (const auto& [field, spoil] : cases) {
+    auto o = options();
+    spoil(o);
+    auto opened = engine::engine::open(std::move(o));
+    ASSERT_FALSE(opened) << field;
+    EXPECT_NE(opened.error().message.find(field), std::string::npos)
+        << field << ": " << opened.error().message;
+  }
+  auto o = options();
+  o.min_free_space = 0;  // 0 turns the watch off: allowed
+  EXPECT_TRUE(engine::engine::open(std::move(o)));
+}
+
+TEST_F(Embedding, AHostTakesTheLogLinesItself) {
+  std::mutex m;
+  std::vector<std::pair<engine::log_level, std::string>> lines;
+  engine::configure_logging({.min_level = engine::log_level::warn,
+                             .format = engine::log_format::json,
+                             .sink = [&](engine::log_level l, std::string_view line) {
+                               std::lock_guard lock(m);
+                               lines.emplace_back(l, std::string(line));
+                             }});
+  open();
+  receiver failing;
+  failing.set_responder([](const received_request&) {
+    reply r;
+    r.status = 500;
+    return r;
+  });
+  create_webhook(failing.url());
+  publish();
+  ASSERT_TRUE(engine_->wait_until([](const auto& s) { return s.failed_deliveries >= 1; }, 30s));
+  settle();
+  engine::configure_logging({});  // back to stderr, info, text for the other tests
+  std::lock_guard lock(m);
+  ASSERT_FALSE(lines.empty());
+  for (const auto& [level, line] : lines) {
+    EXPECT_GE(level, engine::log_level::warn) << line;
+    EXPECT_TRUE(line.starts_with("{") && line.ends_with("}\n")) << line;
+  }
+  const bool attempt_logged = std::any_of(lines.begin(), lines.end(), [](const auto& l) {
+    return l.second.find("\"msg\":\"delivery attempt failed\"") != std::string::npos;
+  });
+  EXPECT_TRUE(attempt_logged);
 }
 
 }  // namespace

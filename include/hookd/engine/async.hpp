@@ -3,14 +3,20 @@
 // blocks the calling thread, so a Beast or gRPC handler publishes without holding its
 // thread while RocksDB writes.
 //
-//   auto published = co_await hookd::engine::async_publish(
-//       engine, {.account = "shop", .type = "customer_created", .payload = body},
-//       boost::asio::use_awaitable);
+//   hookd::engine::publish_request request{.account = "shop", .type = "customer_created",
+//                                           .payload = body, .event_id = std::nullopt};
+//   auto published = co_await hookd::engine::async_publish(engine, std::move(request),
+//                                                           boost::asio::use_awaitable);
 //   if (!published) ...published.error().message...
+//
+// Name the request rather than writing it as a braced temporary inside the co_await:
+// GCC 12 (Debian 12's) destroys such a temporary twice.
 //
 // The completion signature is void(outcome<publish_result>): the same answer as
 // engine::publish. It runs on the handler's associated executor (as if posted there),
-// so with use_awaitable the coroutine resumes on its own executor. Only this header
+// so with use_awaitable the coroutine resumes on its own executor; a plain callback has
+// the system executor and runs on a thread of Asio's. It cannot be cancelled: once
+// submitted, the publish happens or fails. Only this header
 // includes Asio, and it is the host's Asio in the host's mode: nothing of Asio crosses
 // into libhookd (engine::publish_async takes a plain callback).
 #pragma once

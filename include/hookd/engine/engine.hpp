@@ -3,7 +3,9 @@
 // and every attempt is logged. Stop drains requests in flight up to a deadline and
 // leaves everything else queued on disk for the next start.
 //
-//   auto engine = hookd::engine::engine::open({.data_dir = "var/hookd"}).value();
+//   hookd::engine::engine_options options;
+//   options.data_dir = "var/hookd";
+//   auto engine = hookd::engine::engine::open(std::move(options)).value();
 //   engine->start();
 //   auto published = engine->publish("acme", "customer_created", R"({"id": 42})");
 //   engine->stop();
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "hookd/engine/failure.hpp"
+#include "hookd/engine/logging.hpp"
 #include "hookd/engine/metrics.hpp"
 #include "hookd/engine/observer.hpp"
 #include "hookd/engine/options.hpp"
@@ -34,7 +37,7 @@ struct publish_request {
   std::string account;
   std::string type;
   std::string payload;  // the event's JSON object
-  std::optional<std::string> event_id;
+  std::optional<std::string> event_id = {};
 };
 
 struct publish_result {

@@ -37,7 +37,7 @@ struct HOOKD_API cidr {
 // What a host name lookup found: addresses as text ("203.0.113.7", "2001:db8::1",
 // "fe80::1%2"), or why there are none.
 struct name_lookup_answer {
-  std::vector<std::string> addresses;
+  std::vector<std::string> addresses = {};
   std::string error;  // empty when the lookup itself worked
 };
 // A blocking host name lookup.
@@ -64,14 +64,14 @@ struct http_client_options {
   // pool shared by every client, possibly on several threads at once, so it must be
   // thread-safe; an attempt waits for it no longer than connect_timeout. Tests inject
   // fixed answers. Default empty: system_name_lookup.
-  name_lookup lookup;
+  name_lookup lookup = {};
   // Allow loopback, private, link-local, multicast and unspecified destinations.
   // Off by default (SSRF protection); tests and on-premise setups turn it on.
   bool allow_private_targets = false;
   // Networks allowed even when allow_private_targets is off.
-  std::vector<cidr> allowed_networks;
+  std::vector<cidr> allowed_networks = {};
   // Extra PEM CA file trusted besides the system store (tests use a generated CA).
-  std::string extra_ca_file;
+  std::string extra_ca_file = {};
   // Sent as User-Agent.
   std::string user_agent = "hookd";
 };
@@ -93,7 +93,7 @@ HOOKD_API std::vector<std::chrono::milliseconds> sonar_retry_schedule();
 
 struct engine_options {
   // RocksDB data directory; created when missing.
-  std::filesystem::path data_dir;
+  std::filesystem::path data_dir = {};
   // fsync every write (power-loss durability) instead of WAL-only (survives a crash
   // of the process). Default off.
   bool fsync = false;
@@ -106,13 +106,14 @@ struct engine_options {
   // Event types accepted in settings and publish. Default: Sonar's eleven.
   event_catalog catalog = event_catalog::sonar_default();
   // Outbound HTTP: timeouts, pools, TLS trust, private-destination policy.
-  http_client_options http;
+  http_client_options http = {};
   // Delays between attempts. Default Sonar's 10 s, 30 s, 3 min, 30 min with ±10% jitter.
+  // Empty: one attempt, no retry.
   std::vector<std::chrono::milliseconds> retry_schedule = sonar_retry_schedule();
   double retry_jitter = 0.1;
   // When an origin that stops answering has its circuit opened (its due deliveries
   // then fail at once as origin_unavailable, on their schedule) and how it is probed.
-  circuit_options origin_circuit;
+  circuit_options origin_circuit = {};
   // A receiver's Retry-After (429, 503) delays the next attempt, up to this. Default 1 h.
   std::chrono::milliseconds max_retry_after{std::chrono::hours(1)};
   // Deliveries held in memory at most, payloads included, whatever the backlog; each
@@ -141,7 +142,7 @@ struct engine_options {
   std::uint64_t min_free_space = std::uint64_t{128} << 20;
   // Reads the free bytes of the data folder's file system; nullptr means statvfs.
   // Tests inject a disk that fills up.
-  std::function<std::optional<std::uint64_t>(const std::filesystem::path&)> free_space_probe;
+  std::function<std::optional<std::uint64_t>(const std::filesystem::path&)> free_space_probe = {};
   // Told of every delivery outcome and of webhooks hookd disables, on a thread of its
   // own (hookd/engine/observer.hpp); nullptr for none. Must outlive the engine.
   delivery_observer* observer = nullptr;
@@ -156,7 +157,8 @@ struct engine_options {
   // once with errc::storage_busy. Default 65,536.
   std::size_t publish_queue = 65'536;
   // Time and randomness; nullptr means the system clock and OpenSSL's CSPRNG. Tests
-  // inject their own. Must outlive the engine.
+  // inject their own. Must outlive the engine and be thread-safe: every dispatcher
+  // thread and publishing thread calls them.
   const clock* time_source = nullptr;
   random_source* random = nullptr;
 };
