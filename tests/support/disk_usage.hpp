@@ -27,4 +27,10 @@ inline std::uint64_t allocated_under(const std::filesystem::path& root) {
   return total;
 }
 
+// The blocks allocated to one file, in bytes; 0 when it does not exist.
+inline std::uint64_t allocated_of(const std::filesystem::path& file) {
+  struct stat st {};
+  return ::lstat(file.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_blocks) * 512 : 0;
+}
+
 }  // namespace hookd::test
