@@ -2,6 +2,7 @@
 // retry, recover. Another account's webhook or delivery is a 404, as a missing one.
 #include "api/delivery_routes.hpp"
 
+#include <chrono>
 #include <utility>
 #include <vector>
 
@@ -12,6 +13,8 @@
 #include "api/json_views.hpp"
 #include "api/request_parsing.hpp"
 #include "engine/delivery/payload.hpp"
+#include "engine/delivery/retry_policy.hpp"
+#include "engine/encoding.hpp"
 
 namespace hookd::api {
 
@@ -30,6 +33,50 @@ response list_deliveries(const route_call& call) {
                        json::object{{"deliveries", std::move(items)},
                                     {"next_after", list->next_after ? json::value(*list->next_after)
                                                                     : json::value(nullptr)}});
+}
+
+response show_webhook_stats(const route_call& call) {
+  std::chrono::milliseconds window = std::chrono::hours(24);
+  for (auto param : call.target.params()) {
+    if (param.key != "window") continue;
+    auto parsed = engine::parse_duration(param.value);
+    if (!parsed) {
+      return invalid_query(
+          {{"window", "must be a duration like 24h or 7d: " + parsed.error().message}});
+    }
+    window = *parsed;
+  }
+  auto stats = call.engine.webhook_stats(call.account, call.id, window);
+  if (!stats) return failure_response(stats.error());
+  const auto counts = [](const engine::stats_bucket_view& b) {
+    json::object o{
+        {"start", engine::format_rfc3339(b.start_ms)},
+        {"attempts", b.attempts},
+        {"succeeded", b.succeeded},
+        {"failed_attempts", b.failed_attempts},
+        {"failed_deliveries", b.failed_deliveries},
+    };
+    // Null when nothing was attempted: no rate to show, not a rate of 0.
+    o["success_rate"] =
+        b.attempts == 0
+            ? json::value(nullptr)
+            : json::value(static_cast<double>(b.succeeded) / static_cast<double>(b.attempts));
+    o["average_duration_ms"] =
+        b.attempts == 0 ? json::value(nullptr) : json::value(b.duration_ms / b.attempts);
+    return o;
+  };
+  json::array buckets;
+  for (const auto& b : stats->buckets) buckets.push_back(counts(b));
+  auto totals = counts(stats->totals);
+  totals.erase("start");
+  return json_response(200, json::object{
+                                {"webhook_id", stats->webhook_id},
+                                {"from", engine::format_rfc3339(stats->from_ms)},
+                                {"to", engine::format_rfc3339(stats->to_ms)},
+                                {"bucket", stats->bucket == std::chrono::hours(1) ? "1h" : "1d"},
+                                {"totals", std::move(totals)},
+                                {"buckets", std::move(buckets)},
+                            });
 }
 
 response recover_deliveries(const route_call& call) {

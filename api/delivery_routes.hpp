@@ -1,5 +1,6 @@
-// The delivery resource: a webhook's delivery log, one delivery with its attempts, a
-// manual retry of one, and the recovery of a webhook's failed deliveries since a time.
+// The delivery resource: a webhook's delivery log and its statistics over time, one
+// delivery with its attempts, a manual retry of one, and the recovery of a webhook's
+// failed deliveries since a time.
 #pragma once
 
 #include "api/route_table.hpp"
@@ -8,6 +9,7 @@ namespace hookd::api {
 
 response list_deliveries(const route_call& call);     // GET /api/v1/webhooks/{id}/deliveries
 response recover_deliveries(const route_call& call);  // POST /api/v1/webhooks/{id}/recover
+response show_webhook_stats(const route_call& call);  // GET /api/v1/webhooks/{id}/stats
 response show_delivery(const route_call& call);       // GET /api/v1/deliveries/{uuid}
 response retry_delivery(const route_call& call);      // POST /api/v1/deliveries/{uuid}/retry
 

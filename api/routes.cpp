@@ -30,6 +30,7 @@ const route_table& admin_routes() {
       {"POST",   "/api/v1/webhooks/{id}/secret/rotate", rotate_webhook_secret},
       {"GET",    "/api/v1/webhooks/{id}/deliveries",  list_deliveries},
       {"POST",   "/api/v1/webhooks/{id}/recover",     recover_deliveries,  json},
+      {"GET",    "/api/v1/webhooks/{id}/stats",       show_webhook_stats},
       {"GET",    "/api/v1/deliveries/{uuid}",         show_delivery},
       {"POST",   "/api/v1/deliveries/{uuid}/retry",   retry_delivery},
   });

@@ -236,6 +236,7 @@ outcome<retention_report> engine::remove_expired() {
   auto& i = *impl_;
   const std::int64_t now = i.time->now_ms();
   const std::int64_t cutoff = now - i.options.retention.count();
+  i.db->expire_stats_before(cutoff);
   auto r = i.queue->remove_expired(cutoff, now);
   if (!r) return failure::from(r.error(), "removing expired deliveries");
   i.expired_deliveries.fetch_add(r->deliveries, std::memory_order_relaxed);

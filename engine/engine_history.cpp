@@ -7,6 +7,7 @@
 #include "engine/uuid.hpp"
 #include "hookd/engine/engine.hpp"
 #include "store/delivery_codec.hpp"
+#include "store/webhook_stats.hpp"
 
 namespace hookd::engine {
 namespace {
@@ -107,6 +108,45 @@ outcome<delivery_list> engine::deliveries(std::string_view account, std::uint64_
     out.deliveries.push_back(std::move(v));
   }
   if (page->next_after) out.next_after = format_uuid(*page->next_after);
+  return out;
+}
+
+outcome<webhook_stats_view> engine::webhook_stats(std::string_view account,
+                                                  std::uint64_t webhook_id,
+                                                  std::chrono::milliseconds window) const {
+  using std::chrono::hours;
+  if (window < hours(1) || window > k_max_stats_window || window % hours(1) != window.zero()) {
+    failure f = failure::from(errc::invalid_argument, "the window is out of range");
+    f.details.push_back({"window", "must be whole hours from 1h to 30d, like 24h or 7d"});
+    return f;
+  }
+  auto& i = *impl_;
+  if (auto hook = i.webhooks->get(account, webhook_id); !hook) return hook.error();
+  const std::chrono::milliseconds bucket = window <= hours(48) ? hours(1) : hours(24);
+  const std::int64_t step = bucket.count();
+  const std::int64_t now = i.time->now_ms();
+  webhook_stats_view out;
+  out.webhook_id = webhook_id;
+  out.bucket = bucket;
+  out.to_ms = now - now % step + step;  // the current bucket is the last
+  out.from_ms = out.to_ms - std::max<std::int64_t>(step, window.count() - window.count() % step);
+  auto stored = store::read_webhook_stats(*i.db, webhook_id, out.from_ms, out.to_ms);
+  if (!stored) return failure::from(stored.error(), "reading the webhook's statistics");
+  out.buckets.resize(static_cast<std::size_t>((out.to_ms - out.from_ms) / step));
+  for (std::size_t n = 0; n < out.buckets.size(); ++n) {
+    out.buckets[n].start_ms = out.from_ms + static_cast<std::int64_t>(n) * step;
+  }
+  out.totals.start_ms = out.from_ms;
+  for (const auto& s : *stored) {
+    auto& b = out.buckets[static_cast<std::size_t>((s.start_ms - out.from_ms) / step)];
+    for (auto* into : {&b, &out.totals}) {
+      into->attempts += s.counts.attempts;
+      into->succeeded += s.counts.succeeded;
+      into->failed_attempts += s.counts.failed_attempts;
+      into->failed_deliveries += s.counts.failed_deliveries;
+      into->duration_ms += s.counts.duration_ms;
+    }
+  }
   return out;
 }
 

@@ -25,6 +25,7 @@ constexpr const char* k_webhook_deliveries = "webhook_deliveries";
 constexpr const char* k_due = "due";
 constexpr const char* k_attempts = "attempts";
 constexpr const char* k_webhook_status = "webhook_status";
+constexpr const char* k_webhook_stats = "webhook_stats";
 constexpr const char* k_event_times = "event_times";
 
 }  // namespace
@@ -67,6 +68,10 @@ space_state database::check_space() {
 }
 
 const space_guard& database::space() const noexcept { return *impl_->space; }
+
+void database::expire_stats_before(std::int64_t cutoff_ms) {
+  impl_->stats_filter->cutoff_ms.store(cutoff_ms, std::memory_order_relaxed);
+}
 
 database::sizes database::read_sizes() const {
   sizes out;
@@ -156,6 +161,15 @@ explained<std::unique_ptr<database>> database::open(const database_options& opti
   expiring_options.table_properties_collector_factories.push_back(
       rocksdb::NewCompactOnDeletionCollectorFactory(10'000, 2'000));
 
+  auto i = std::make_unique<impl>();
+  i->stats_filter = std::make_unique<stats_expiry_filter>();
+  rocksdb::ColumnFamilyOptions stats_options(cf_options);
+  stats_options.merge_operator = std::make_shared<stats_merge_operator>();
+  stats_options.compaction_filter = i->stats_filter.get();
+  // Every file is compacted at least daily, so expired buckets go even where nothing
+  // new is written.
+  stats_options.periodic_compaction_seconds = 24 * 60 * 60;
+
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, cf_options},
       {k_webhooks, cf_options},
@@ -168,9 +182,9 @@ explained<std::unique_ptr<database>> database::open(const database_options& opti
       {k_attempts, cf_options},
       {k_webhook_status, expiring_options},
       {k_event_times, cf_options},
+      {k_webhook_stats, stats_options},
   };
 
-  auto i = std::make_unique<impl>();
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
       rocksdb::DB::Open(db_options, options.path.string(), families, &i->handles, &raw);
@@ -187,6 +201,7 @@ explained<std::unique_ptr<database>> database::open(const database_options& opti
   i->attempts = i->handles[8];
   i->webhook_status = i->handles[9];
   i->event_times = i->handles[10];
+  i->webhook_stats = i->handles[11];
   i->write_options.sync = options.fsync;
   i->space = std::move(space);
   auto opened = std::unique_ptr<database>(new database(std::move(i)));

@@ -44,6 +44,10 @@ class database {
   space_state check_space();
   const space_guard& space() const noexcept;
 
+  // Statistics buckets that ended before `cutoff_ms` are dropped from now on, when
+  // compaction meets them (at least daily). Retention sets it.
+  void expire_stats_before(std::int64_t cutoff_ms);
+
   // RocksDB's own estimates, for /metrics.
   struct sizes {
     std::uint64_t sst_bytes = 0;

@@ -6,7 +6,12 @@
 #include <string_view>
 #include <vector>
 
+#include <atomic>
+#include <cstdint>
+
+#include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
+#include <rocksdb/merge_operator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/status.h>
 #include <rocksdb/write_batch.h>
@@ -15,7 +20,29 @@
 
 namespace hookd::store {
 
+// The webhook_stats family's merge: counters added field by field
+// (store/webhook_stats.hpp).
+class stats_merge_operator final : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice& key, const rocksdb::Slice* existing, const rocksdb::Slice& value,
+             std::string* new_value, rocksdb::Logger* logger) const override;
+  const char* Name() const override { return "hookd.stats_add"; }
+};
+
+// Drops statistics buckets that ended before cutoff_ms (retention sets it) when
+// compaction meets them.
+class stats_expiry_filter final : public rocksdb::CompactionFilter {
+ public:
+  std::atomic<std::int64_t> cutoff_ms{0};  // 0: keep everything
+  Decision FilterV2(int level, const rocksdb::Slice& key, ValueType type,
+                    const rocksdb::Slice& value, std::string* new_value,
+                    std::string* skip_until) const override;
+  const char* Name() const override { return "hookd.stats_expiry"; }
+};
+
 struct database::impl {
+  // Outlives db: compactions call it until db is closed.
+  std::unique_ptr<stats_expiry_filter> stats_filter;
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;        // owned; destroyed before db
   rocksdb::ColumnFamilyHandle* meta = nullptr;              // "default": counters
@@ -32,6 +59,8 @@ struct database::impl {
   rocksdb::ColumnFamilyHandle* webhook_status = nullptr;
   // be64(occurred ms) account 0x00 event id -> empty: events by age, for retention.
   rocksdb::ColumnFamilyHandle* event_times = nullptr;
+  // be64(webhook) be64(hour start ms) -> stats_counts, merged (store/webhook_stats.hpp).
+  rocksdb::ColumnFamilyHandle* webhook_stats = nullptr;
   rocksdb::WriteOptions write_options;
   std::unique_ptr<space_guard> space;
 

@@ -2,17 +2,24 @@
 // due queue's scan and a webhook's history.
 #include "store/delivery_queue.hpp"
 
+#include <map>
+#include <utility>
+
 #include <rocksdb/write_batch.h>
 
 #include "store/database_impl.hpp"
 #include "store/delivery_keys.hpp"
 #include "store/key_codec.hpp"
+#include "store/webhook_stats.hpp"
 
 namespace hookd::store {
 
 struct delivery_writes::batch {
   rocksdb::WriteBatch wb;
   database::impl* db = nullptr;  // set at first use
+  // The batch's attempts by (webhook, hour), added to webhook_stats as one merge each
+  // when it is committed (once: a batch written again after a failure already has them).
+  std::map<std::pair<std::uint64_t, std::int64_t>, stats_counts> stats;
 };
 
 delivery_writes::delivery_writes(database& db) : batch_(std::make_unique<batch>()) {
@@ -40,7 +47,19 @@ void delivery_writes::update(const delivery_record& after, std::int64_t previous
   if (in_due_queue(after.status)) {
     wb.Put(d.due, due_key_bytes(after.next_attempt_at_ms, after.id), be64_key(after.webhook_id));
   }
-  if (attempt) wb.Put(d.attempts, attempt_key(after.id, attempt->number), encode_attempt(*attempt));
+  if (attempt) {
+    wb.Put(d.attempts, attempt_key(after.id, attempt->number), encode_attempt(*attempt));
+    const std::int64_t hour = attempt->at_ms - attempt->at_ms % k_stats_bucket_ms;
+    auto& c = batch_->stats[{after.webhook_id, hour}];
+    ++c.attempts;
+    if (after.status == delivery_status::succeeded) {
+      ++c.succeeded;
+    } else {
+      ++c.failed_attempts;
+      if (after.status == delivery_status::failed) ++c.failed_deliveries;
+    }
+    c.duration_ms += attempt->duration_ms;
+  }
   ++count_;
 }
 
@@ -62,12 +81,18 @@ result<void> delivery_queue::publish(const event_record& event,
 
 void delivery_writes::clear() {
   batch_->wb.Clear();
+  batch_->stats.clear();
   count_ = 0;
 }
 
 result<void> delivery_queue::commit(delivery_writes& writes) {
   if (writes.empty()) return {};
   auto& d = db_.internals();
+  for (const auto& [key, counts] : writes.batch_->stats) {
+    writes.batch_->wb.Merge(d.webhook_stats, stats_key(key.first, key.second),
+                            encode_stats(counts));
+  }
+  writes.batch_->stats.clear();
   // On failure the batch is kept, so the caller can write it again later.
   if (auto ec = d.write(write_kind::progress, writes.batch_->wb)) return ec;
   writes.batch_->wb.Clear();

@@ -10,6 +10,7 @@
 #include "store/database_impl.hpp"
 #include "store/key_codec.hpp"
 #include "store/record_codec.hpp"
+#include "store/webhook_stats.hpp"
 
 namespace hookd::store {
 namespace {
@@ -281,6 +282,8 @@ result<webhook_record> webhook_registry::remove(std::uint64_t id) {
   delete_index(batch, d, *before);
   batch.Delete(d.webhooks, be64_key(id));
   batch.Delete(d.meta, failing_key(id));
+  // Its statistics go with it (one range: the family is keyed by webhook first).
+  batch.DeleteRange(d.webhook_stats, stats_key(id, 0), stats_key(id + 1, 0));
   webhook_counts counts = counts_;
   --count_of(counts, *before);
   batch.Put(d.meta, k_webhook_counts, encode_counts(counts));

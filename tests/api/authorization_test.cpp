@@ -95,6 +95,7 @@ TEST_F(Authorization, EveryRouteByEveryKindOfToken) {
       {"POST /api/v1/webhooks/{id}/secret/rotate", {200, 404}},
       {"GET /api/v1/webhooks/{id}/deliveries",    {200, 404}},
       {"POST /api/v1/webhooks/{id}/recover",      {202, 404}},
+      {"GET /api/v1/webhooks/{id}/stats",         {200, 404}},
       {"GET /api/v1/deliveries/{uuid}",           {200, 404}},
       {"POST /api/v1/deliveries/{uuid}/retry",    {202, 404}},
   };

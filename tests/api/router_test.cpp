@@ -108,6 +108,7 @@ const std::vector<contract_path> k_contract = {
     {"/api/v1/webhooks/{id}/secret/rotate", "POST"},
     {"/api/v1/webhooks/{id}/deliveries", "GET"},
     {"/api/v1/webhooks/{id}/recover", "POST"},
+    {"/api/v1/webhooks/{id}/stats", "GET"},
     {"/api/v1/deliveries/{uuid}", "GET"},
     {"/api/v1/deliveries/{uuid}/retry", "POST"},
 };

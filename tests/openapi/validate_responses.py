@@ -71,6 +71,7 @@ UNREACHABLE = [
     ("GET", "/api/v1/webhooks/{id}/secret", 503, "storage_busy only"),
     ("POST", "/api/v1/webhooks/{id}/secret/rotate", 503, "storage_busy only"),
     ("GET", "/api/v1/webhooks/{id}/deliveries", 503, "storage_busy only"),
+    ("GET", "/api/v1/webhooks/{id}/stats", 503, "storage_busy only"),
     ("GET", "/api/v1/deliveries/{uuid}", 503, "storage_busy only"),
     ("DELETE", "/api/v1/webhooks/{id}", 507,
      "a delete is refused only below a quarter of --min-free-space, where hookd does not "
@@ -677,6 +678,11 @@ def run(binary, workdir):
              and show(fail_uuid)["status"] == "failed")
     deliveries(w_ok)
     deliveries(w_ok, "succeeded")
+    for window in ("", "?window=1h", "?window=7d"):
+        r = c.call("GET", f"/api/v1/webhooks/{w_fail['id']}/stats{window}")
+        d.check("GET", "/api/v1/webhooks/{id}/stats", r, what=window or "default window")
+        if r.status == 200 and r.json()["totals"]["failed_attempts"] < 1:
+            d.fail(f"stats{window}: the failed attempts are not counted: {r.body!r}")
 
     # ---- errors on every route
     ids = {"{id}": str(w_ok["id"]), "{uuid}": fail_uuid}
@@ -785,6 +791,8 @@ def run(binary, workdir):
             what="status in_flight")
     invalid("GET", "/api/v1/webhooks/{id}/deliveries",
             wid + "/deliveries?after=x&limit=abc", what="after x")
+    invalid("GET", "/api/v1/webhooks/{id}/stats", wid + "/stats?window=31d", what="window 31d")
+    invalid("GET", "/api/v1/webhooks/{id}/stats", wid + "/stats?window=soon", what="window soon")
     invalid("POST", "/api/v1/webhooks/{id}/recover", wid + "/recover", {"since": 5}, False,
             "since a number")
     invalid("POST", "/api/v1/webhooks/{id}/recover", wid + "/recover", {}, False, "no since")

@@ -76,6 +76,25 @@ struct delivery_list {
   std::optional<std::string> next_after;  // uuid to pass as `after`
 };
 
+// A webhook's attempts in one time bucket (engine::webhook_stats).
+struct stats_bucket_view {
+  std::int64_t start_ms = 0;
+  std::uint64_t attempts = 0;
+  std::uint64_t succeeded = 0;          // attempts answered 2xx
+  std::uint64_t failed_attempts = 0;    // attempts that were not
+  std::uint64_t failed_deliveries = 0;  // deliveries given up after their last attempt
+  std::uint64_t duration_ms = 0;        // the attempts' durations, summed
+};
+
+struct webhook_stats_view {
+  std::uint64_t webhook_id = 0;
+  std::int64_t from_ms = 0;  // the first bucket's start
+  std::int64_t to_ms = 0;    // the last bucket's end (after now)
+  std::chrono::milliseconds bucket{0};
+  std::vector<stats_bucket_view> buckets;  // every bucket of the window, oldest first
+  stats_bucket_view totals;                // start_ms = from_ms
+};
+
 struct engine_stats {
   std::uint64_t published_events = 0;
   std::uint64_t deliveries_created = 0;
@@ -177,6 +196,15 @@ class HOOKD_API engine {
                                                   std::optional<std::string_view> status,
                                                   std::optional<std::string_view> after,
                                                   std::size_t limit) const;
+
+  // The webhook's attempts over the last `window` (1 h to 30 days, whole hours), in
+  // buckets of an hour (windows up to 2 days) or a day (UTC), empty ones included.
+  // Kept as long as the deliveries (retention). Another account's webhook is
+  // not_found; a window out of range is invalid_argument on "window".
+  [[nodiscard]] outcome<webhook_stats_view> webhook_stats(std::string_view account,
+                                                          std::uint64_t webhook_id,
+                                                          std::chrono::milliseconds window) const;
+  static constexpr std::chrono::milliseconds k_max_stats_window = std::chrono::hours(24 * 30);
 
   // Delivers one delivery again now, as a manual attempt (any status but in flight).
   [[nodiscard]] outcome<delivery_view> retry(std::string_view account, std::string_view uuid);
