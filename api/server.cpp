@@ -185,7 +185,7 @@ net::awaitable<void> server::impl::accept_loop() {
     auto c = std::make_shared<connection>(std::move(socket));
     c->position = connections.insert(connections.end(), c);
     auto executor = c->stream.get_executor();
-    net::co_spawn(executor, serve(std::move(c)), [this](const std::exception_ptr& e) {
+    net::co_spawn(executor, serve(std::move(c)), [](const std::exception_ptr& e) {
       if (!e) return;
       try {
         std::rethrow_exception(e);
@@ -263,7 +263,7 @@ net::awaitable<void> server::impl::linger(std::shared_ptr<connection> c) {
   boost::system::error_code ignored;
   c->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   c->stream.expires_after(k_linger);
-  std::array<char, 16 * 1024> discard{};
+  std::array<char, std::size_t{16} * 1024> discard{};
   for (std::size_t total = 0; total < k_linger_bytes;) {
     auto [ec, n] = co_await c->stream.async_read_some(net::buffer(discard), k_tuple);
     if (ec) break;  // the client closed, the time is up, or shutdown cancelled it

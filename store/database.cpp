@@ -168,7 +168,7 @@ explained<std::unique_ptr<database>> database::open(const database_options& opti
   stats_options.compaction_filter = i->stats_filter.get();
   // Every file is compacted at least daily, so expired buckets go even where nothing
   // new is written.
-  stats_options.periodic_compaction_seconds = 24 * 60 * 60;
+  stats_options.periodic_compaction_seconds = std::uint64_t{24} * 60 * 60;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, cf_options},

@@ -178,12 +178,21 @@ explained<void> read_config(const std::string& file, resolved_options& out) {
     const option_spec* o = find_option(name);
     const std::string line = std::to_string(node.source().begin.line);
     if (!o || o->name == "config") {
-      return file + ":" + line + ": unknown key \"" + std::string(key.str()) +
-             "\"; see docs/CONFIGURATION.md for the keys";
+      std::string message = file;
+      message += ":" + line + ": unknown key \"";
+      message += key.str();
+      message += "\"; see docs/CONFIGURATION.md for the keys";
+      return message;
     }
     std::string problem;
     auto text = from_toml(*o, node, problem);
-    if (!text) return file + ":" + line + ": " + std::string(key.str()) + " " + problem;
+    if (!text) {
+      std::string message = file;
+      message += ":" + line + ": ";
+      message += key.str();
+      message += " " + problem;
+      return message;
+    }
     auto& v = out.values[std::string(o->name)];
     if (v.source == option_source::fallback) v = {*text, option_source::file};
   }

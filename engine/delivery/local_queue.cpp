@@ -155,8 +155,9 @@ result<claim_batch> local_queue::claim(const claim_request& request) {
     {
       std::lock_guard lock(mutex_);
       for (std::size_t i = 0; i < step.size(); ++i) {
-        open[i] = request.part.contains(step[i].second) &&
-                  !leases_.held(step[i].first.id, request.now_ms);
+        const bool candidate = request.part.contains(step[i].second) &&
+                               !leases_.held(step[i].first.id, request.now_ms);
+        open[i] = candidate ? 1 : 0;
       }
     }
     std::vector<char> admitted(step.size(), 1);
