@@ -56,6 +56,15 @@ std::optional<std::string> options_problem(const engine_options& o) {
   if (!positive(o.http.connect_timeout)) return "http.connect_timeout must be above 0";
   if (!positive(o.http.attempt_timeout)) return "http.attempt_timeout must be above 0";
   if (o.http.connections_per_origin == 0) return "http.connections_per_origin must be at least 1";
+  if (!positive(o.http.idle_timeout)) return "http.idle_timeout must be above 0";
+  if (o.http.dns_ttl.count() < 0) return "http.dns_ttl must not be negative";
+  if (o.http.max_response_body == 0) return "http.max_response_body must be at least 1";
+  if (!positive(o.origin_circuit.cool_down) ||
+      o.origin_circuit.max_cool_down < o.origin_circuit.cool_down) {
+    return "origin_circuit.cool_down must be above 0 and at most max_cool_down";
+  }
+  if (o.threads > 256) return "threads must be at most 256 (0: one per core)";
+  if (o.publish_threads > 64) return "publish_threads must be at most 64 (0: 2)";
   if (o.max_in_flight == 0) return "max_in_flight must be at least 1";
   if (o.max_held == 0) return "max_held must be at least 1";
   for (const auto d : o.retry_schedule) {
@@ -245,9 +254,18 @@ outcome<retention_report> engine::remove_expired() {
 }
 
 void engine::stop(std::chrono::milliseconds drain) {
-  if (impl_->stopped.exchange(true)) return;
+  if (impl_->stopped.exchange(true)) {
+    // Another thread is stopping: wait until it is done, so that whoever returns from
+    // stop() may destroy the engine. Not on the threads that stop() itself joins (a
+    // publish callback or the observer calling stop while it runs): they return at
+    // once and their thread ends by itself.
+    if (publish_pool::on_pool_thread() || notifier::on_observer_thread()) return;
+    std::unique_lock lock(impl_->stop_mutex);
+    impl_->stop_done_cv.wait(lock, [this] { return impl_->stop_done; });
+    return;
+  }
   // Queued asynchronous publishes are answered shutting_down; running ones finish.
-  impl_->publishers->stop();
+  if (impl_->publishers) impl_->publishers->stop();
   {
     std::lock_guard lock(impl_->retention_mutex);
     impl_->retention_stop = true;
@@ -258,6 +276,11 @@ void engine::stop(std::chrono::milliseconds drain) {
   impl_->workers->stop(drain);
   // Every outcome written is told before stop returns.
   if (impl_->notices) impl_->notices->stop();
+  {
+    std::lock_guard lock(impl_->stop_mutex);
+    impl_->stop_done = true;
+  }
+  impl_->stop_done_cv.notify_all();
 }
 
 void engine::publish_async(publish_request request, publish_callback done) {

@@ -115,21 +115,26 @@ outcome<webhook_stats_view> engine::webhook_stats(std::string_view account,
                                                   std::uint64_t webhook_id,
                                                   std::chrono::milliseconds window) const {
   using std::chrono::hours;
-  if (window < hours(1) || window > k_max_stats_window || window % hours(1) != window.zero()) {
+  const bool daily = window > hours(48);
+  if (window < hours(1) || window > k_max_stats_window ||
+      window % (daily ? hours(24) : hours(1)) != window.zero()) {
     failure f = failure::from(errc::invalid_argument, "the window is out of range");
-    f.details.push_back({"window", "must be whole hours from 1h to 30d, like 24h or 7d"});
+    f.details.push_back(
+        {"window", "must be whole hours from 1h to 48h or whole days up to 30d, like 24h or 7d"});
     return f;
   }
   auto& i = *impl_;
   if (auto hook = i.webhooks->get(account, webhook_id); !hook) return hook.error();
-  const std::chrono::milliseconds bucket = window <= hours(48) ? hours(1) : hours(24);
+  const std::chrono::milliseconds bucket = daily ? hours(24) : hours(1);
   const std::int64_t step = bucket.count();
   const std::int64_t now = i.time->now_ms();
   webhook_stats_view out;
   out.webhook_id = webhook_id;
   out.bucket = bucket;
-  out.to_ms = now - now % step + step;  // the current bucket is the last
-  out.from_ms = out.to_ms - std::max<std::int64_t>(step, window.count() - window.count() % step);
+  // window / bucket buckets, the current one last (so its oldest part is the end of
+  // the bucket `window` ago).
+  out.to_ms = store::stats_bucket_of(now, step) + step;
+  out.from_ms = out.to_ms - window.count();
   auto stored = store::read_webhook_stats(*i.db, webhook_id, out.from_ms, out.to_ms);
   if (!stored) return failure::from(stored.error(), "reading the webhook's statistics");
   out.buckets.resize(static_cast<std::size_t>((out.to_ms - out.from_ms) / step));

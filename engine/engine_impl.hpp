@@ -52,6 +52,10 @@ struct __attribute__((visibility("hidden"))) engine::impl {
   std::array<std::mutex, k_id_stripes> id_stripes;
   std::atomic<bool> started{false};
   std::atomic<bool> stopped{false};
+  // Set when the first stop() has finished; later callers wait for it.
+  std::mutex stop_mutex;
+  std::condition_variable stop_done_cv;
+  bool stop_done = false;
   std::atomic<std::uint64_t> published{0};
   histogram publish_seconds;  // publish calls that stored something, start to durable
   std::atomic<std::uint64_t> created{0};

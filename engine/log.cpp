@@ -144,10 +144,15 @@ void write(level l, std::string_view msg, std::initializer_list<field> fields) {
       render(g_format.load(std::memory_order_relaxed), l, format_rfc3339(now), msg, fields);
   std::lock_guard lock(g_mutex);
   if (g_sink) {
-    g_sink(l, line);
-  } else {
-    std::fwrite(line.data(), 1, line.size(), stderr);
+    try {
+      g_sink(l, line);
+      return;
+    } catch (...) {
+      // A host's sink that throws must not take a hookd thread down: the line goes
+      // to stderr instead.
+    }
   }
+  std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
 }  // namespace hookd::engine::log

@@ -10,6 +10,13 @@
 #include "store/delivery_codec.hpp"
 
 namespace hookd::engine {
+namespace {
+
+thread_local bool t_on_observer_thread = false;
+
+}  // namespace
+
+bool notifier::on_observer_thread() noexcept { return t_on_observer_thread; }
 
 delivery_observer::~delivery_observer() = default;
 void delivery_observer::delivered(const delivery_notice&) {}
@@ -21,6 +28,7 @@ notifier::notifier(delivery_observer& observer, std::size_t capacity)
     : observer_(observer), capacity_(std::max<std::size_t>(1, capacity)) {
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "hookd-observer");
+    t_on_observer_thread = true;
     run();
   });
 }
@@ -71,7 +79,7 @@ bool notifier::push(item i) {
   {
     std::lock_guard lock(mutex_);
     if (stopping_ || queue_.size() >= capacity_) {
-      // The first drop of a run is logged; the count is in stats().observer_dropped.
+      // The first drop is logged; the count is in stats().observer_dropped.
       if (dropped_.fetch_add(1, std::memory_order_relaxed) == 0 || stopping_) {
         log::warn("observer notices dropped: the observer is slower than the deliveries",
                   {{"queued", std::to_string(queue_.size())}});

@@ -36,6 +36,9 @@ class notifier {
   // Idempotent.
   void stop();
 
+  // Whether the calling thread is the observer's (an observer's function is running).
+  static bool on_observer_thread() noexcept;
+
   std::uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
 
  private:

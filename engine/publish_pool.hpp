@@ -2,12 +2,14 @@
 // bounded queue; a few threads run the blocking publish (a RocksDB write; concurrent
 // writes share one commit) and call each request's callback with its answer. The
 // threads start with the first request, so a host that never publishes
-// asynchronously has none.
+// asynchronously has none. The threads share the queue's state with the pool, so a
+// callback may stop, or even destroy, the engine: its thread then ends by itself.
 #pragma once
 
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -28,29 +30,37 @@ class publish_pool {
   publish_pool& operator=(const publish_pool&) = delete;
 
   // Queues the request; `done` gets storage_busy at once when the queue is full and
-  // shutting_down once stop() has begun.
+  // shutting_down once stop() has begun (on the caller's thread, then).
   void submit(publish_request request, engine::publish_callback done);
 
-  // Answers every queued request with shutting_down, lets running ones finish, joins.
-  // Idempotent.
+  // Answers every queued request with shutting_down (on this thread), lets running
+  // ones finish and joins the threads; from a callback, its own thread is left to end
+  // by itself. Idempotent.
   void stop();
+
+  // Whether the calling thread is one of the pool's (a callback is running on it).
+  static bool on_pool_thread() noexcept;
 
  private:
   struct job {
     publish_request request;
     engine::publish_callback done;
   };
-  void run();
+  struct state {
+    std::mutex mutex;
+    std::condition_variable wake;
+    std::deque<job> queue;
+    bool stopping = false;
+    run_fn run;
+  };
+  static void run(const std::shared_ptr<state>& s);
   static void answer(const engine::publish_callback& done, outcome<publish_result> r);
 
   const unsigned threads_;
   const std::size_t capacity_;
-  run_fn run_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<job> queue_;
-  bool stopping_ = false;
-  std::vector<std::thread> workers_;
+  std::shared_ptr<state> state_;
+  std::mutex join_mutex_;             // one stop() joins at a time
+  std::vector<std::thread> workers_;  // created under state_->mutex, before stopping
 };
 
 }  // namespace hookd::engine

@@ -49,14 +49,14 @@ void delivery_writes::update(const delivery_record& after, std::int64_t previous
   }
   if (attempt) {
     wb.Put(d.attempts, attempt_key(after.id, attempt->number), encode_attempt(*attempt));
-    const std::int64_t hour = attempt->at_ms - attempt->at_ms % k_stats_bucket_ms;
+    const std::int64_t hour = stats_bucket_of(attempt->at_ms);
     auto& c = batch_->stats[{after.webhook_id, hour}];
     ++c.attempts;
     if (after.status == delivery_status::succeeded) {
       ++c.succeeded;
     } else {
       ++c.failed_attempts;
-      if (after.status == delivery_status::failed) ++c.failed_deliveries;
+      if (after.status == delivery_status::failed && !attempt->manual) ++c.failed_deliveries;
     }
     c.duration_ms += attempt->duration_ms;
   }

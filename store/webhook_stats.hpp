@@ -20,12 +20,20 @@ class database;
 
 inline constexpr std::int64_t k_stats_bucket_ms = 3'600'000;  // one hour
 
+// The start of the bucket of `step` ms holding `ms` (floor, also before 1970).
+constexpr std::int64_t stats_bucket_of(std::int64_t ms, std::int64_t step = k_stats_bucket_ms) {
+  const std::int64_t r = ms % step;
+  return r < 0 ? ms - r - step : ms - r;
+}
+
 struct stats_counts {
   std::uint64_t attempts = 0;
-  std::uint64_t succeeded = 0;          // attempts answered 2xx (each ends its delivery)
-  std::uint64_t failed_attempts = 0;    // attempts that did not
-  std::uint64_t failed_deliveries = 0;  // deliveries given up after their last attempt
-  std::uint64_t duration_ms = 0;        // summed over the attempts
+  std::uint64_t succeeded = 0;        // attempts answered 2xx (each ends its delivery)
+  std::uint64_t failed_attempts = 0;  // attempts that did not
+  // Deliveries given up after the last attempt of their schedule (a manual retry that
+  // fails again is not counted twice).
+  std::uint64_t failed_deliveries = 0;
+  std::uint64_t duration_ms = 0;  // summed over the attempts
 
   stats_counts& operator+=(const stats_counts& o) noexcept {
     attempts += o.attempts;

@@ -53,8 +53,15 @@ bool outcome_batch::flush() {
     });
     return false;
   }
-  // Once per batch, not per attempt: waking a waiter costs a context switch.
-  if (written_) written_(pending_);
+  // Once per batch, not per attempt: waking a waiter costs a context switch. The
+  // batch is written: whatever the hook does, it is cleared, never written twice.
+  if (written_) {
+    try {
+      written_(pending_);
+    } catch (const std::exception& e) {
+      log::error("after writing outcomes: a notice failed", {{"error", e.what()}});
+    }
+  }
   pending_.clear();
   backoff_ = std::chrono::milliseconds(0);
   batches_.fetch_add(1, std::memory_order_relaxed);

@@ -265,6 +265,66 @@ TEST_F(Embedding, StopAnswersQueuedPublishesWithShuttingDownAndCallsEachOnce) {
   EXPECT_EQ(queued_answers.load(), 1);
 }
 
+TEST_F(Embedding, ACallbackMayStopTheEngineAndTheEngineIsDestroyedCleanly) {
+  open();
+  std::promise<engine::outcome<engine::publish_result>> answered;
+  engine_->publish_async(request(), [&](engine::outcome<engine::publish_result> r) {
+    engine_->stop(1s);  // from a publish thread, which stop() itself would join
+    answered.set_value(std::move(r));
+  });
+  auto r = answered.get_future().get();
+  EXPECT_TRUE(r) << r.error().message;
+  // A later publish is refused, and destroying the engine neither hangs nor aborts.
+  std::optional<engine::outcome<engine::publish_result>> after;
+  engine_->publish_async(request(), [&](auto a) { after = std::move(a); });
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->error().code, make_error_code(errc::shutting_down));
+  engine_.reset();
+}
+
+TEST_F(Embedding, ASecondStopReturnsOnlyOnceTheFirstHasFinished) {
+  recording_observer seen;
+  auto o = options();
+  o.observer = &seen;
+  open(std::move(o));
+  gate answer;
+  gate arrived;
+  receiver slow;
+  // Declared after the receiver, so it opens the gate before the receiver is
+  // destroyed, whatever happens in the test.
+  struct opens_at_exit {
+    gate& g;
+    ~opens_at_exit() { g.open(); }
+  } opener{answer};
+  slow.set_responder([&](const received_request&) {
+    arrived.open();
+    answer.wait();
+    return reply{};
+  });
+  create_webhook(slow.url());
+  publish();
+  arrived.wait();  // the attempt is in flight, held by the receiver
+  std::thread first([&] { engine_->stop(10s); });
+  // Once the first stop has begun, publish is refused (an account without webhooks:
+  // nothing more to deliver).
+  while (engine_->publish("nobody", "customer_created", "{}")) std::this_thread::yield();
+  std::atomic<bool> released{false};
+  std::atomic<bool> released_when_second_returned{false};
+  std::size_t notices_when_second_returned = 0;
+  std::thread second([&] {
+    engine_->stop(10s);
+    released_when_second_returned = released.load();
+    notices_when_second_returned = seen.entries().size();
+  });
+  released = true;
+  answer.open();
+  second.join();
+  first.join();
+  EXPECT_TRUE(released_when_second_returned)
+      << "the second stop returned while the first was still draining";
+  EXPECT_EQ(notices_when_second_returned, 1u) << "the first stop tells the observer first";
+}
+
 TEST_F(Embedding, ObserverHearsEachOutcomeOnItsOwnThreadAfterItIsWritten) {
   recording_observer seen;
   auto o = options();
@@ -391,6 +451,8 @@ TEST_F(Embedding, OpenRefusesAnOptionOutOfRangeAndNamesIt) {
       {"max_retry_after", [](auto& o) { o.max_retry_after = std::chrono::hours(24 * 8); }},
       {"min_free_space", [](auto& o) { o.min_free_space = 1 << 20; }},
       {"observer_queue", [](auto& o) { o.observer_queue = 0; }},
+      {"origin_circuit.cool_down", [](auto& o) { o.origin_circuit.cool_down = 0ms; }},
+      {"threads", [](auto& o) { o.threads = 1000; }},
   };
   for (const auto& [field, spoil] : cases) {
     auto o = options();

@@ -82,7 +82,7 @@ struct stats_bucket_view {
   std::uint64_t attempts = 0;
   std::uint64_t succeeded = 0;          // attempts answered 2xx
   std::uint64_t failed_attempts = 0;    // attempts that were not
-  std::uint64_t failed_deliveries = 0;  // deliveries given up after their last attempt
+  std::uint64_t failed_deliveries = 0;  // deliveries given up after their schedule's last attempt
   std::uint64_t duration_ms = 0;        // the attempts' durations, summed
 };
 
@@ -197,8 +197,10 @@ class HOOKD_API engine {
                                                   std::optional<std::string_view> after,
                                                   std::size_t limit) const;
 
-  // The webhook's attempts over the last `window` (1 h to 30 days, whole hours), in
-  // buckets of an hour (windows up to 2 days) or a day (UTC), empty ones included.
+  // The webhook's attempts over the last `window` (whole hours from 1 h to 48 h, or
+  // whole days up to 30), in buckets of an hour or a UTC day, empty ones included, the
+  // current bucket last. Attempts short-circuited by an open circuit count as failed
+  // attempts, as the delivery log shows them.
   // Kept as long as the deliveries (retention). Another account's webhook is
   // not_found; a window out of range is invalid_argument on "window".
   [[nodiscard]] outcome<webhook_stats_view> webhook_stats(std::string_view account,

@@ -18,7 +18,9 @@ struct log_options {
   log_level min_level = log_level::info;
   log_format format = log_format::text;
   // Receives each rendered line (newline included) instead of stderr; called on the
-  // thread that logs, one call at a time. Empty: stderr.
+  // thread that logs, one call at a time (under hookd's log lock: a slow sink slows
+  // every thread that logs, and it must not log through hookd). If it throws, the
+  // line goes to stderr. Empty: stderr.
   std::function<void(log_level level, std::string_view line)> sink;
 };
 

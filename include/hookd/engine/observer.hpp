@@ -10,7 +10,9 @@
 // - Notices wait in a queue of engine_options::observer_queue; when a slow observer
 //   lets it fill up, new notices are dropped and counted (engine_stats::
 //   observer_dropped), and the delivery log (engine::deliveries) still has them.
-// - An observer may call the engine's read functions and publish, but not stop().
+// - An observer may call the engine's read functions, publish, and stop(): from the
+//   observer, stop() does not wait for the notices still queued (they are called after
+//   the observer's function returns), nor for a stop another thread began.
 // - stop() returns after the notices of every outcome written before it were called.
 #pragma once
 
@@ -34,7 +36,7 @@ struct delivery_notice {
   // deactivated or disabled meanwhile).
   std::string status;
   std::uint32_t attempt = 0;            // 1 for the first
-  std::int64_t at_ms = 0;               // when the attempt ended, unix milliseconds
+  std::int64_t at_ms = 0;               // when the attempt started, unix milliseconds
   std::uint32_t duration_ms = 0;        // how long it took
   std::optional<unsigned> status_code;  // nullopt when no response came
   std::string error_kind;               // empty on success: timeout, connect, tls, http_status, ...
@@ -60,8 +62,9 @@ class HOOKD_API delivery_observer {
   virtual void delivered(const delivery_notice& notice);
   // The attempt failed and another is due at notice.next_attempt_at_ms.
   virtual void attempt_failed(const delivery_notice& notice);
-  // The attempt failed and none follows: the schedule is spent (status failed), or
-  // its webhook was deleted, deactivated or disabled meanwhile (status cancelled).
+  // The attempt failed and none follows: the schedule is spent (status failed), the
+  // receiver answered 410 Gone (status cancelled; webhook_disabled follows), or its
+  // webhook was deleted, deactivated or disabled meanwhile (status cancelled).
   virtual void failed(const delivery_notice& notice);
   virtual void webhook_disabled(const webhook_disabled_notice& notice);
 };

@@ -72,7 +72,7 @@ struct http_client_options {
   std::vector<cidr> allowed_networks = {};
   // Extra PEM CA file trusted besides the system store (tests use a generated CA).
   std::string extra_ca_file = {};
-  // Sent as User-Agent.
+  // Sent as User-Agent. engine::open sets it to hookd/VERSION (k_user_agent).
   std::string user_agent = "hookd";
 };
 
