@@ -1,5 +1,5 @@
 // The one source of libhookd itself (engine/CMakeLists.txt): the rest of the library is
-// hookd_engine and hookd_store, linked whole.
+// hookd_engine, linked whole, and the parts of hookd_store it uses.
 #include "hookd/version.hpp"
 
 namespace hookd {
