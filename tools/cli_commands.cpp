@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -49,6 +50,7 @@ constexpr const char* k_webhooks_help =
        hookd webhooks delete ID
        hookd webhooks rotate-secret ID [--grace D] [--secret whsec_...]
        hookd webhooks recover ID --since TIME
+       hookd webhooks stats ID [--window 24h]
 
 list: every webhook of the account (all pages), as ID NAME METHOD URL ACTIVE EVENTS;
   --limit N prints one page of N (1 to 500).
@@ -62,6 +64,9 @@ rotate-secret: a new signing secret (--secret, or a generated one); the previous
   keeps signing for --grace (default 24h, "0s" drops it at once). Prints the secret.
 recover: every failed delivery created at or after TIME (RFC 3339, like
   2026-11-26T00:00:00Z) gets one more attempt now.
+stats: the webhook's attempts over the last --window (whole hours up to 48h, or whole
+  days up to 30d; default 24h), as START ATTEMPTS SUCCEEDED FAILED GIVEN_UP RATE AVG_MS
+  per hour (or day), then the totals.
 )";
 
 constexpr const char* k_events_help =
@@ -385,7 +390,7 @@ std::optional<std::string> one_argument(session& s, const parsed_args& a, const 
 int webhooks_command(const std::vector<std::string>& args, const usage_error_fn& usage_error) {
   const auto a = parse_client_args(args,
                                    {"limit", "name", "url", "method", "events", "active",
-                                    "retry-schedule", "body", "grace", "secret", "since"},
+                                    "retry-schedule", "body", "grace", "secret", "since", "window"},
                                    {});
   if (a.help) {
     std::cout << k_webhooks_help << k_common_options;
@@ -396,7 +401,7 @@ int webhooks_command(const std::vector<std::string>& args, const usage_error_fn&
   if (a.positional.empty()) {
     return usage_error(
         "a command is required: list, show, create, update, delete, "
-        "rotate-secret or recover",
+        "rotate-secret, recover or stats",
         hint);
   }
   const std::string verb = a.positional[0];
@@ -409,6 +414,7 @@ int webhooks_command(const std::vector<std::string>& args, const usage_error_fn&
       {"delete", {}},
       {"rotate-secret", {"grace", "secret"}},
       {"recover", {"since"}},
+      {"stats", {"window"}},
   };
   auto verb_flags = allowed.find(verb);
   if (verb_flags == allowed.end()) {
@@ -463,6 +469,48 @@ int webhooks_command(const std::vector<std::string>& args, const usage_error_fn&
     auto r = s.call("POST", path + "/secret/rotate",
                     rotation.empty() ? std::string() : json::serialize(rotation));
     return r ? print_object(s, *r) : s.exit_code;
+  }
+  if (verb == "stats") {
+    std::string query;
+    if (auto w = a.get("window")) query = "?window=" + percent_encode(*w);
+    auto r = s.call("GET", path + "/stats" + query);
+    if (!r) return s.exit_code;
+    if (s.json_output()) return print_object(s, *r);
+    auto o = s.object_of(*r);
+    if (!o) return s.exit_code;
+    const auto row = [](std::string first, const json::value& c) {
+      const auto field = [&](const char* name) {
+        return c.is_object() && c.get_object().contains(name) ? scalar_text(c.get_object().at(name))
+                                                              : std::string("-");
+      };
+      std::string rate = "-";
+      if (c.is_object() && c.get_object().contains("success_rate") &&
+          c.get_object().at("success_rate").is_number()) {
+        char buf[16];
+        std::snprintf(buf, sizeof buf, "%.1f%%",
+                      100 * c.get_object().at("success_rate").to_number<double>());
+        rate = buf;
+      }
+      return std::vector<std::string>{std::move(first),
+                                      field("attempts"),
+                                      field("succeeded"),
+                                      field("failed_attempts"),
+                                      field("failed_deliveries"),
+                                      rate,
+                                      field("average_duration_ms")};
+    };
+    std::vector<std::vector<std::string>> rows;
+    if (auto it = o->find("buckets"); it != o->end() && it->value().is_array()) {
+      for (const auto& b : it->value().get_array()) {
+        rows.push_back(row(b.is_object() && b.get_object().contains("start")
+                               ? scalar_text(b.get_object().at("start"))
+                               : "-",
+                           b));
+      }
+    }
+    if (auto it = o->find("totals"); it != o->end()) rows.push_back(row("total", it->value()));
+    print_table({"START", "ATTEMPTS", "SUCCEEDED", "FAILED", "GIVEN_UP", "RATE", "AVG_MS"}, rows);
+    return 0;
   }
   // recover
   auto since = a.get("since");

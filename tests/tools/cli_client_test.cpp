@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <algorithm>
 
 #include <chrono>
 #include <fstream>
@@ -187,6 +188,18 @@ TEST_F(CliClient, EveryCommandWorksAgainstARunningServer) {
   ASSERT_EQ(second.exit_code, 0) << second.err;
   auto failed = poll_deliveries(id, "failed");
   ASSERT_EQ(failed.size(), 1u);
+  // The statistics count what the log shows, the given-up delivery included.
+  auto stats = cli({"webhooks", "stats", id, "--json"});
+  ASSERT_EQ(stats.exit_code, 0) << stats.err;
+  EXPECT_EQ(json::parse(stats.out).at("totals").at("failed_deliveries"), json::value(1))
+      << stats.out;
+  auto table = cli({"webhooks", "stats", id, "--window", "24h"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_TRUE(table.out.starts_with("START  ")) << table.out;
+  EXPECT_NE(table.out.find("\ntotal "), std::string::npos) << table.out;
+  EXPECT_EQ(std::count(table.out.begin(), table.out.end(), '\n'), 26)
+      << "a header, 24 hours and the totals:\n"
+      << table.out;
   const std::size_t before = receiver_.request_count();
   auto recovered = cli({"webhooks", "recover", id, "--since", "2000-01-01T00:00:00Z"});
   ASSERT_EQ(recovered.exit_code, 0) << recovered.err;
