@@ -40,6 +40,9 @@ request request_of(const http::request_header<>& head, std::string_view body) {
       .token = head["X-Token"],
       .body = body,
       .idempotency_key = head["Idempotency-Key"],
+      .cookie = head[http::field::cookie],
+      .csrf_token = head["X-CSRF-Token"],
+      .host = head[http::field::host],
   };
 }
 

@@ -58,10 +58,12 @@ route_table::route_table(std::vector<route> routes) : routes_(std::move(routes))
       }
       p.open = r.access == route_access::open;
       p.for_operator = r.access == route_access::operator_token;
+      p.token_only = r.access == route_access::token_only;
       paths_.push_back(std::move(p));
       entry = &paths_.back();
     } else if (entry->open != (r.access == route_access::open) ||
-               entry->for_operator != (r.access == route_access::operator_token)) {
+               entry->for_operator != (r.access == route_access::operator_token) ||
+               entry->token_only != (r.access == route_access::token_only)) {
       throw bad("the routes of one pattern must agree on access");
     }
     for (const route* other : entry->routes) {
@@ -117,6 +119,7 @@ route_match route_table::find(std::string_view method, std::string_view path) co
     candidate.pattern = p.pattern;
     candidate.open = p.open;
     candidate.for_operator = p.for_operator;
+    candidate.token_only = p.token_only;
     for (const route* r : p.routes) {
       if (r->method == method) candidate.found = r;
     }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,7 +19,10 @@ namespace hookd::api {
 struct route_call {
   const request& req;
   engine::engine& engine;
-  const std::string& account;    // empty on an open route
+  portal_sessions& portal;
+  const std::string& account;  // empty on an open route
+  // The portal session that authenticated the request, when not a token.
+  const std::optional<portal_identity>& session;
   boost::urls::url_view target;  // for query parameters
   std::uint64_t id = 0;          // {id}: a webhook id
   std::string_view uuid;         // {uuid}: a delivery uuid as sent; the engine parses it
@@ -29,7 +33,8 @@ using route_handler = response (*)(const route_call& call);
 enum class route_access {
   token,           // an account's X-Token (401 before anything else, 403 for an operator token)
   operator_token,  // an operator token (401 without a valid token, 403 for an account's)
-  open,            // answered without a token: liveness only
+  open,            // answered without a token: liveness, the API document, portal links
+  token_only,      // an account's X-Token, not a portal session (which cannot act for it)
 };
 
 enum class route_body {
@@ -52,6 +57,7 @@ struct route_match {
   std::string allow;             // that pattern's methods, for a 405: "GET, POST"
   bool open = false;             // answered without a token (open route, or 405 on one)
   bool for_operator = false;     // the pattern's routes need an operator token
+  bool token_only = false;       // the pattern's routes refuse portal sessions
   std::uint64_t id = 0;
   std::string_view uuid;
   std::string not_found;  // why it is a 404: "no route for /x", "webhook abc not found"
@@ -87,6 +93,7 @@ class route_table {
     std::string allow;
     bool open = false;
     bool for_operator = false;
+    bool token_only = false;
   };
 
   std::vector<route> routes_;

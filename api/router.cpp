@@ -10,8 +10,8 @@
 
 namespace hookd::api {
 
-router::router(engine::engine& engine, const token_authority& tokens)
-    : engine_(engine), tokens_(tokens) {}
+router::router(engine::engine& engine, const token_authority& tokens, portal_sessions& portal)
+    : engine_(engine), tokens_(tokens), portal_(portal) {}
 
 response router::error(unsigned status, std::string_view code, std::string_view message) {
   return error_response(status, code, message);
@@ -28,8 +28,32 @@ head_verdict router::check_head(const request& req) const {
   const route_match m = admin_routes().find(req.method, path);
 
   // Authentication comes before routing answers: without a valid token, an unknown
-  // path or method is a 401 too, so the table cannot be probed.
-  if (!m.open) {
+  // path or method is a 401 too, so the table cannot be probed. A portal session's
+  // cookie stands for its account's token when there is no token.
+  const std::string_view session_id =
+      req.token.empty() ? cookie_value(req.cookie, portal_sessions::k_cookie) : std::string_view();
+  if (!m.open && !session_id.empty()) {
+    v.portal = portal_.find(session_id);
+    const bool unsafe = req.method != "GET" && req.method != "HEAD";
+    if (!v.portal) {
+      v.refusal = error(401, "unauthorized",
+                        "the portal session has ended or expired; open a new portal link");
+    } else if (m.for_operator || m.token_only) {
+      v.refusal = error(403, "forbidden",
+                        m.for_operator ? "this route needs an operator token"
+                                       : "a portal session cannot do this; use the account's "
+                                         "token");
+    } else if (unsafe && v.portal->read_only) {
+      v.refusal = error(403, "forbidden", "this portal session is read-only");
+    } else if (unsafe && req.csrf_token != v.portal->csrf_token) {
+      // SameSite=Strict already keeps other sites' requests from carrying the cookie;
+      // the token is the second lock (GET /api/v1/portal-session gives it).
+      v.refusal = error(403, "forbidden",
+                        "a state-changing request of a portal session needs its X-CSRF-Token");
+    } else {
+      v.account = v.portal->account;
+    }
+  } else if (!m.open) {
     auto authenticated = tokens_.authenticate(req.token);
     if (!authenticated) {
       v.refusal = error(401, "unauthorized",
@@ -70,7 +94,9 @@ response router::handle(const request& req, const head_verdict& verdict) const {
   response out = m.found->handle({
       .req = req,
       .engine = engine_,
+      .portal = portal_,
       .account = verdict.account,
+      .session = verdict.portal,
       .target = *target,
       .id = m.id,
       .uuid = m.uuid,

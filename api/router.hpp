@@ -6,7 +6,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
+#include "api/portal_sessions.hpp"
 #include "api/tokens.hpp"
 #include "hookd/engine/engine.hpp"
 
@@ -19,6 +22,9 @@ struct request {
   std::string_view token;         // X-Token, empty when absent
   std::string_view body;
   std::string_view idempotency_key;  // Idempotency-Key, empty when absent
+  std::string_view cookie = {};      // Cookie: a portal session (api/portal_sessions.hpp)
+  std::string_view csrf_token = {};  // X-CSRF-Token
+  std::string_view host = {};        // Host, for the absolute URL of a portal link
 };
 
 struct response {
@@ -28,6 +34,8 @@ struct response {
   // The Retry-After header (seconds) of a 503: when trying again makes sense.
   std::string retry_after;
   std::string content_type = "application/json";
+  // More headers (Location, Set-Cookie), as name and value.
+  std::vector<std::pair<std::string, std::string>> headers = {};
   // Not sent; for the transport's log line of a 5xx. Neither ever holds a token or
   // a request body.
   std::string_view route;     // pattern of the route that answered (static); empty if none
@@ -40,12 +48,14 @@ struct head_verdict {
   // 403, 404, 405 or 415.
   std::optional<response> refusal;
   std::string account;  // the token's account when there is no refusal; empty on open routes
+  // Set when a portal session cookie, not a token, authenticated the request.
+  std::optional<portal_identity> portal;
 };
 
 class router {
  public:
-  // Both references must outlive the router.
-  router(engine::engine& engine, const token_authority& tokens);
+  // The references must outlive the router.
+  router(engine::engine& engine, const token_authority& tokens, portal_sessions& portal);
 
   // Authenticates and routes on the method, target, token and content type alone
   // (req.body is not looked at), so a transport can refuse a request before reading a
@@ -66,6 +76,7 @@ class router {
  private:
   engine::engine& engine_;
   const token_authority& tokens_;
+  portal_sessions& portal_;
 };
 
 }  // namespace hookd::api

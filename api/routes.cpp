@@ -6,6 +6,7 @@
 #include "api/event_routes.hpp"
 #include "api/metrics_routes.hpp"
 #include "api/openapi_routes.hpp"
+#include "api/portal_routes.hpp"
 #include "api/webhook_routes.hpp"
 
 namespace hookd::api {
@@ -19,6 +20,9 @@ const route_table& admin_routes() {
       {"GET",    "/healthz",                          show_health,         any, open},
       {"GET",    "/metrics",                          show_metrics,        any, operator_token},
       {"GET",    "/api/v1/openapi.json",              show_openapi,        any, open},
+      {"GET",    "/portal/session",                   exchange_portal_code, any, open},
+      {"POST",   "/api/v1/portal-sessions",           create_portal_session, any, token_only},
+      {"GET",    "/api/v1/portal-session",            show_portal_session},
       {"POST",   "/api/v1/events",                    publish_event,       json},
       {"GET",    "/api/v1/webhooks",                  list_webhooks},
       {"POST",   "/api/v1/webhooks",                  create_webhook,      json},

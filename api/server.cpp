@@ -239,6 +239,7 @@ net::awaitable<bool> server::impl::reply(std::shared_ptr<connection> c, response
   res.body() = std::move(out.body);
   if (!out.allow.empty()) res.set(http::field::allow, out.allow);
   if (!out.retry_after.empty()) res.set(http::field::retry_after, out.retry_after);
+  for (const auto& [name, value] : out.headers) res.insert(name, value);
   if (out.status != 204) res.set(http::field::content_type, out.content_type);
   res.keep_alive(keep_alive);
   const bool written = co_await write(c, std::move(res));

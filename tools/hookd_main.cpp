@@ -353,7 +353,8 @@ int serve(const std::vector<std::string>& args) {
   }
   auto& core = **opened;
   core.start();
-  api::router router(core, **tokens);
+  api::portal_sessions portal([&core] { return core.now_ms(); });
+  api::router router(core, **tokens, portal);
   api::server server(
       {.host = listen->first, .port = listen->second, .threads = threads, .shutdown_grace = *grace},
       router);

@@ -52,7 +52,8 @@ class api_fixture : public ::testing::Test {
     tokens_ = std::make_unique<api::token_store>(
         api::token_store::load("acme:tok_acme,beta:tok_beta,@operator:tok_ops", std::nullopt)
             .value());
-    router_ = std::make_unique<api::router>(*engine_, *tokens_);
+    portal_ = std::make_unique<api::portal_sessions>([this] { return engine_->now_ms(); });
+    router_ = std::make_unique<api::router>(*engine_, *tokens_, *portal_);
     options.host = "127.0.0.1";
     options.port = 0;
     options.threads = 2;
@@ -104,6 +105,7 @@ class api_fixture : public ::testing::Test {
   engine::event_catalog catalog_ = engine::event_catalog::sonar_default();
   std::unique_ptr<engine::engine> engine_;
   std::unique_ptr<api::token_store> tokens_;
+  std::unique_ptr<api::portal_sessions> portal_;
   std::unique_ptr<api::router> router_;
   std::unique_ptr<api::server> server_;
 };

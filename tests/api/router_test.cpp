@@ -20,7 +20,7 @@ class Router : public api_fixture {
   api::response handle(std::string_view method, std::string_view target, std::string_view body = {},
                        std::string_view content_type = "application/json",
                        std::string_view token = "tok_acme") {
-    return router_->handle({method, target, content_type, token, body, {}});
+    return router_->handle({method, target, content_type, token, body, {}, {}, {}, {}});
   }
 };
 
@@ -101,6 +101,9 @@ const std::vector<contract_path> k_contract = {
     {"/healthz", "GET"},
     {"/metrics", "GET"},
     {"/api/v1/openapi.json", "GET"},
+    {"/portal/session", "GET"},
+    {"/api/v1/portal-sessions", "POST"},
+    {"/api/v1/portal-session", "GET"},
     {"/api/v1/events", "POST"},
     {"/api/v1/webhooks", "GET, POST"},
     {"/api/v1/webhooks/{id}", "GET, PUT, PATCH, DELETE"},
@@ -207,15 +210,20 @@ TEST_F(Router, UnknownPathsAndSubPathsAre404WhateverTheMethod) {
   }
 }
 
-TEST_F(Router, OnlyHealthzAndTheOpenApiDocumentAreAnsweredWithoutToken) {
+TEST_F(Router, OnlyHealthzTheOpenApiDocumentAndPortalLinksAreAnsweredWithoutToken) {
   EXPECT_EQ(handle("GET", "/healthz", {}, {}, "").status, 200u);
   EXPECT_EQ(handle("POST", "/healthz", {}, {}, "").status, 405u);
   EXPECT_EQ(handle("GET", "/healthz/x", {}, {}, "").status, 401u);
   EXPECT_EQ(handle("GET", "/api/v1/openapi.json", {}, {}, "").status, 200u);
   EXPECT_EQ(handle("POST", "/api/v1/openapi.json", {}, {}, "").status, 405u);
   EXPECT_EQ(handle("GET", "/api/v1/openapi.yaml", {}, {}, "").status, 401u);
+  // A portal link's code is its own credential: without one that works, 410.
+  EXPECT_EQ(handle("GET", "/portal/session?code=nope", {}, {}, "").status, 410u);
   for (const auto& c : k_contract) {
-    if (c.pattern == "/healthz" || c.pattern == "/api/v1/openapi.json") continue;
+    if (c.pattern == "/healthz" || c.pattern == "/api/v1/openapi.json" ||
+        c.pattern == "/portal/session") {
+      continue;
+    }
     EXPECT_EQ(handle("GET", concrete(c.pattern), {}, {}, "").status, 401u) << c.pattern;
   }
 }

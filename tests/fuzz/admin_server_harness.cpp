@@ -55,7 +55,8 @@ admin_server_harness::admin_server_harness() {
     engine_ = engine::engine::open(std::move(options)).value();
     tokens_ = std::make_unique<api::token_store>(
         api::token_store::load(k_fuzz_tokens, std::nullopt).value());
-    router_ = std::make_unique<api::router>(*engine_, *tokens_);
+    portal_ = std::make_unique<api::portal_sessions>([this] { return engine_->now_ms(); });
+    router_ = std::make_unique<api::router>(*engine_, *tokens_, *portal_);
     api::server_options server_options;
     server_options.host = "127.0.0.1";
     server_options.port = 0;

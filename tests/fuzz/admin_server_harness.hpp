@@ -50,6 +50,7 @@ class admin_server_harness {
   std::filesystem::path dir_;
   std::unique_ptr<engine::engine> engine_;
   std::unique_ptr<api::token_store> tokens_;
+  std::unique_ptr<api::portal_sessions> portal_;
   std::unique_ptr<api::router> router_;
   std::unique_ptr<api::server> server_;
 };

@@ -678,6 +678,17 @@ def run(binary, workdir):
              and show(fail_uuid)["status"] == "failed")
     deliveries(w_ok)
     deliveries(w_ok, "succeeded")
+    # ---- portal links: made by a token, opened once
+    r = c.call("POST", "/api/v1/portal-sessions", {"read_only": True, "expires_in": "10m"})
+    d.check("POST", "/api/v1/portal-sessions", r, sent={"read_only": True, "expires_in": "10m"})
+    link = r.json()["url"] if r.status == 201 else ""
+    target = link[link.index("/portal/"):] if "/portal/" in link else "/portal/session?code=x"
+    r = c.call("GET", target, token=None)
+    d.check("GET", "/portal/session", r, what="first use")
+    if r.status != 303 or "hookd_portal=" not in r.headers.get("set-cookie", ""):
+        d.fail(f"opening a portal link: expected 303 with a cookie, got {r}")
+    d.check("GET", "/portal/session", c.call("GET", target, token=None), what="second use")
+    d.check("GET", "/api/v1/portal-session", c.call("GET", "/api/v1/portal-session"))
     for window in ("", "?window=1h", "?window=7d"):
         r = c.call("GET", f"/api/v1/webhooks/{w_fail['id']}/stats{window}")
         d.check("GET", "/api/v1/webhooks/{id}/stats", r, what=window or "default window")
@@ -706,6 +717,7 @@ def run(binary, workdir):
         ("PATCH", "/api/v1/webhooks/{id}"): {"webhook": {"name": "x"}},
         ("POST", "/api/v1/webhooks/{id}/recover"): {"since": "2000-01-01T00:00:00Z"},
         ("POST", "/api/v1/webhooks/{id}/secret/rotate"): {"grace": "0s"},
+        ("POST", "/api/v1/portal-sessions"): {"read_only": True},
     }
     for method, pattern in routes:
         path = concrete(pattern)
@@ -793,6 +805,8 @@ def run(binary, workdir):
             wid + "/deliveries?after=x&limit=abc", what="after x")
     invalid("GET", "/api/v1/webhooks/{id}/stats", wid + "/stats?window=31d", what="window 31d")
     invalid("GET", "/api/v1/webhooks/{id}/stats", wid + "/stats?window=soon", what="window soon")
+    invalid("POST", "/api/v1/portal-sessions", "/api/v1/portal-sessions",
+            {"read_only": "yes", "expires_in": "2d", "extra": 1}, False, "portal link fields")
     invalid("POST", "/api/v1/webhooks/{id}/recover", wid + "/recover", {"since": 5}, False,
             "since a number")
     invalid("POST", "/api/v1/webhooks/{id}/recover", wid + "/recover", {}, False, "no since")
