@@ -7,6 +7,8 @@
 #include <functional>
 #include <future>
 #include <mutex>
+#include <span>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -465,6 +467,72 @@ TEST_F(Embedding, OpenRefusesAnOptionOutOfRangeAndNamesIt) {
   auto o = options();
   o.min_free_space = 0;  // 0 turns the watch off: allowed
   EXPECT_TRUE(engine::engine::open(std::move(o)));
+}
+
+// OpenSSL's source, or an exception when told to (a failing CSPRNG).
+class failing_random : public engine::random_source {
+ public:
+  void fill(std::span<std::byte> out) override {
+    if (fail) throw std::runtime_error("the random source failed");
+    real_.fill(out);
+  }
+  std::atomic<bool> fail{false};
+
+ private:
+  engine::crypto_random real_;
+};
+
+TEST_F(Embedding, APublishThatThrowsIsAnsweredNotLost) {
+  failing_random random;
+  auto o = options();
+  o.random = &random;
+  open(std::move(o));
+  receiver rx;
+  create_webhook(rx.url());
+  random.fail = true;
+  std::promise<engine::outcome<engine::publish_result>> answered;
+  engine_->publish_async(request(), [&](engine::outcome<engine::publish_result> r) {
+    answered.set_value(std::move(r));
+  });
+  auto r = answered.get_future().get();
+  random.fail = false;
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, make_error_code(errc::storage_io));
+  EXPECT_NE(r.error().message.find("the random source failed"), std::string::npos)
+      << r.error().message;
+  // The publish thread lives on.
+  std::promise<engine::outcome<engine::publish_result>> next;
+  engine_->publish_async(request(), [&](auto a) { next.set_value(std::move(a)); });
+  EXPECT_TRUE(next.get_future().get());
+}
+
+TEST_F(Embedding, ALogSinkThatThrowsCostsTheLineNotTheEngine) {
+  std::atomic<int> calls{0};
+  engine::configure_logging({.min_level = engine::log_level::warn,
+                             .format = engine::log_format::text,
+                             .sink = [&](engine::log_level, std::string_view) {
+                               ++calls;
+                               throw std::runtime_error("the host's logger is down");
+                             }});
+  open();
+  receiver failing;
+  failing.set_responder([](const received_request&) {
+    reply r;
+    r.status = 500;
+    return r;
+  });
+  create_webhook(failing.url());
+  publish();
+  publish();
+  // Every failed attempt logs a warning through the throwing sink; the retries and
+  // their outcomes go on regardless.
+  const bool done =
+      engine_->wait_until([](const auto& s) { return s.failed_deliveries >= 2; }, 30s);
+  settle();
+  engine::configure_logging({});
+  ASSERT_TRUE(done);
+  EXPECT_GE(calls.load(), 4);
+  EXPECT_EQ(engine_->stats().failed_deliveries, 2u);
 }
 
 TEST_F(Embedding, AHostTakesTheLogLinesItself) {
