@@ -102,6 +102,16 @@ class recording_observer : public engine::delivery_observer {
   std::atomic<bool> held_{false};
 };
 
+// A receiver's answer of `status` with `body`, to every request.
+receiver::responder answering(unsigned status, std::string body = {}) {
+  return [status, body = std::move(body)](const received_request&) {
+    reply r;
+    r.status = status;
+    r.body = body;
+    return r;
+  };
+}
+
 class Embedding : public engine_fixture {
  protected:
   engine::publish_request request(std::string payload = R"({"customer": {"id": 42}})") {
@@ -335,12 +345,7 @@ TEST_F(Embedding, ObserverHearsEachOutcomeOnItsOwnThreadAfterItIsWritten) {
   open(std::move(o));
   receiver ok;
   receiver failing;
-  failing.set_responder([](const received_request&) {
-    reply r;
-    r.status = 503;
-    r.body = "down";
-    return r;
-  });
+  failing.set_responder(answering(503, "down"));
   const auto good = create_webhook(ok.url());
   const auto bad = create_webhook(failing.url());
   const auto published = publish();
@@ -401,11 +406,7 @@ TEST_F(Embedding, ObserverHearsOfAWebhookHookdDisabled) {
   o.observer = &seen;
   open(std::move(o));
   receiver gone;
-  gone.set_responder([](const received_request&) {
-    reply r;
-    r.status = 410;
-    return r;
-  });
+  gone.set_responder(answering(410));
   const auto hook = create_webhook(gone.url());
   publish();
   ASSERT_TRUE(seen.wait_for(2));
@@ -516,11 +517,7 @@ TEST_F(Embedding, ALogSinkThatThrowsCostsTheLineNotTheEngine) {
                              }});
   open();
   receiver failing;
-  failing.set_responder([](const received_request&) {
-    reply r;
-    r.status = 500;
-    return r;
-  });
+  failing.set_responder(answering(500));
   create_webhook(failing.url());
   publish();
   publish();
@@ -546,11 +543,7 @@ TEST_F(Embedding, AHostTakesTheLogLinesItself) {
                              }});
   open();
   receiver failing;
-  failing.set_responder([](const received_request&) {
-    reply r;
-    r.status = 500;
-    return r;
-  });
+  failing.set_responder(answering(500));
   create_webhook(failing.url());
   publish();
   ASSERT_TRUE(engine_->wait_until([](const auto& s) { return s.failed_deliveries >= 1; }, 30s));
