@@ -1,5 +1,5 @@
 // The engine's life and its hot path: open (wiring the registry, the queue and the
-// dispatcher), start, publish, stop, and the waits and counters tests and tools use.
+// dispatcher), start, publish (blocking or through the publish threads), stop.
 #include "hookd/engine/engine.hpp"
 
 #include <pthread.h>
@@ -45,46 +45,6 @@ std::optional<std::string> event_id_problem(std::string_view id) {
 std::chrono::milliseconds lease_for(const engine_options& o) {
   return std::max(
       {o.scheduler_window, 4 * o.http.attempt_timeout, std::chrono::milliseconds(60'000)});
-}
-
-// The first option out of its range, named as the field a host sets; hookd serve
-// checks its flags with their own words before.
-std::optional<std::string> options_problem(const engine_options& o) {
-  using std::chrono::milliseconds;
-  const auto positive = [](milliseconds d) { return d.count() > 0; };
-  if (o.data_dir.empty()) return "data_dir is empty";
-  if (!positive(o.http.connect_timeout)) return "http.connect_timeout must be above 0";
-  if (!positive(o.http.attempt_timeout)) return "http.attempt_timeout must be above 0";
-  if (o.http.connections_per_origin == 0) return "http.connections_per_origin must be at least 1";
-  if (!positive(o.http.idle_timeout)) return "http.idle_timeout must be above 0";
-  if (o.http.dns_ttl.count() < 0) return "http.dns_ttl must not be negative";
-  if (o.http.max_response_body == 0) return "http.max_response_body must be at least 1";
-  if (!positive(o.origin_circuit.cool_down) ||
-      o.origin_circuit.max_cool_down < o.origin_circuit.cool_down) {
-    return "origin_circuit.cool_down must be above 0 and at most max_cool_down";
-  }
-  if (o.threads > 256) return "threads must be at most 256 (0: one per core)";
-  if (o.publish_threads > 64) return "publish_threads must be at most 64 (0: 2)";
-  if (o.max_in_flight == 0) return "max_in_flight must be at least 1";
-  if (o.max_held == 0) return "max_held must be at least 1";
-  for (const auto d : o.retry_schedule) {
-    if (!positive(d)) return "retry_schedule has a delay that is not above 0";
-  }
-  if (!(o.retry_jitter >= 0 && o.retry_jitter <= 1)) return "retry_jitter must be from 0 to 1";
-  if (o.max_retry_after.count() < 0 || o.max_retry_after > std::chrono::hours(24 * 7)) {
-    return "max_retry_after must be from 0 to 7 days";
-  }
-  if (!positive(o.scheduler_window)) return "scheduler_window must be above 0";
-  if (o.disable_after.count() < 0) return "disable_after must not be negative (0 never disables)";
-  if (!positive(o.retention)) return "retention must be above 0";
-  // RocksDB takes log space in blocks of about 18 MiB at once: a smaller margin could
-  // be crossed between two checks.
-  if (o.min_free_space != 0 && o.min_free_space < (std::uint64_t{32} << 20)) {
-    return "min_free_space must be 0 (no watch) or at least 32 MiB";
-  }
-  if (o.observer_queue == 0) return "observer_queue must be at least 1";
-  if (o.publish_queue == 0) return "publish_queue must be at least 1";
-  return std::nullopt;
 }
 
 }  // namespace
@@ -377,80 +337,6 @@ outcome<publish_result> engine::publish(std::string_view account, std::string_vi
   for (auto& r : records) jobs.push_back({std::move(r), shared, false});
   if (!jobs.empty()) i.workers->submit(std::move(jobs));
   return publish_result{std::move(id), std::string(type), event.deliveries, false};
-}
-
-void engine::wake() { impl_->workers->wake(); }
-
-bool engine::wait_until(const std::function<bool(const engine_stats&)>& done,
-                        std::chrono::milliseconds timeout) {
-  auto& i = *impl_;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  i.waiters.fetch_add(1, std::memory_order_acq_rel);
-  std::unique_lock lock(i.progress_mutex);
-  bool ok = false;
-  while (!(ok = done(stats()))) {
-    // The timed wait also covers a notification that raced with the check above.
-    if (i.progress.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() +
-                                                           std::chrono::milliseconds(50))) ==
-            std::cv_status::timeout &&
-        std::chrono::steady_clock::now() >= deadline) {
-      ok = done(stats());
-      break;
-    }
-  }
-  i.waiters.fetch_sub(1, std::memory_order_acq_rel);
-  lock.unlock();
-  // What the stats count is also written, so the delivery log agrees with them.
-  if (ok) i.workers->sync();
-  return ok;
-}
-
-engine_stats engine::stats() const {
-  const auto& i = *impl_;
-  const auto& d = i.workers->stats();
-  return {
-      .published_events = i.published.load(),
-      .deliveries_created = i.created.load(),
-      .attempts = d.attempts.load(),
-      .succeeded = d.succeeded.load(),
-      .failed_attempts = d.failed_attempts.load(),
-      .failed_deliveries = d.failed_deliveries.load(),
-      .cancelled = d.cancelled.load(),
-      .backoff_events = d.backoff_events.load(),
-      .short_circuited = d.short_circuited.load(),
-      .spilled = d.spilled.load(),
-      .auto_disabled = d.auto_disabled.load(),
-      .connections_opened = i.workers->connections_opened(),
-      .expired_deliveries = i.expired_deliveries.load(),
-      .expired_events = i.expired_events.load(),
-      .storage_state = std::string(store::space_state_name(i.db->space().state())),
-      .storage_free_bytes = i.db->space().free_estimate(),
-      .observer_dropped = i.notices ? i.notices->dropped() : 0,
-  };
-}
-
-engine_metrics engine::metrics(std::size_t top_origins) const {
-  const auto& i = *impl_;
-  engine_metrics m;
-  m.counters = stats();
-  m.outcome_write_failures = i.workers->write_failures();
-  m.stale_retries = i.workers->stale_retries();
-  m.crashed_attempts = i.workers->stats().crashed_attempts.load();
-  m.workers = i.workers->gauges(top_origins);
-  m.attempt_seconds = i.workers->stats().attempt_seconds.read();
-  m.delivered_seconds = i.workers->stats().delivered_seconds.read();
-  m.publish_seconds = i.publish_seconds.read();
-  const auto sizes = i.db->read_sizes();
-  m.due_estimate = sizes.due_keys;
-  m.sst_bytes = sizes.sst_bytes;
-  m.memtable_bytes = sizes.memtable_bytes;
-  m.pending_compaction_bytes = sizes.pending_compaction_bytes;
-  m.min_free_bytes = i.db->space().min_free();
-  const auto webhooks = i.registry->storage().counts();
-  m.webhooks_active = webhooks.active;
-  m.webhooks_inactive = webhooks.inactive;
-  m.webhooks_disabled = webhooks.disabled;
-  return m;
 }
 
 }  // namespace hookd::engine

@@ -7,6 +7,8 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include "engine/delivery/dispatcher.hpp"
@@ -24,6 +26,10 @@
 namespace hookd::engine {
 
 inline constexpr std::size_t k_id_stripes = 64;
+
+// The first option of `o` out of its range, in words naming its field
+// (engine/engine_options.cpp); nullopt when all are fine.
+std::optional<std::string> options_problem(const engine_options& o);
 
 // Hidden although engine is exported: nothing of it is API.
 struct __attribute__((visibility("hidden"))) engine::impl {

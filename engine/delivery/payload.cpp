@@ -6,6 +6,7 @@
 
 #include "engine/encoding.hpp"
 #include "engine/json_text.hpp"
+#include "engine/request_json.hpp"
 
 namespace hookd::engine {
 namespace {
@@ -280,15 +281,9 @@ outcome<event_request> parse_event_request(std::string_view body, const event_ca
 namespace hookd::engine {
 
 outcome<std::int64_t> parse_recover_request(std::string_view body) {
-  std::string minified;
-  if (auto bad = check_request_json(body, minified)) return std::move(*bad);
-  thread_local simdjson::dom::parser parser;
-  const simdjson::padded_string padded(minified);
-  simdjson::dom::element root;
-  if (auto error = parser.parse(padded).get(root)) {
-    return failure::from(errc::malformed_input, std::string("request body is not valid JSON: ") +
-                                                    simdjson::error_message(error));
-  }
+  auto parsed = parse_request_dom(body);
+  if (!parsed) return parsed.error();
+  const simdjson::dom::element root = *parsed;
   simdjson::dom::element since;
   std::string problem;
   if (root.type() != simdjson::dom::element_type::OBJECT ||

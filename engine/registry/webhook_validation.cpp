@@ -9,8 +9,8 @@
 
 #include "engine/delivery/retry_policy.hpp"
 #include "engine/delivery/signer.hpp"
-#include "engine/json_text.hpp"
 #include "engine/registry/webhook_url.hpp"
+#include "engine/request_json.hpp"
 
 namespace hookd::engine {
 namespace {
@@ -267,18 +267,10 @@ std::optional<std::string> normalize_http_method(std::string_view method) {
 
 outcome<webhook_fields> parse_webhook_request(std::string_view body, const event_catalog& catalog,
                                               webhook_mode mode) {
-  // A parser per thread: simdjson parsers are reusable but not thread-safe.
-  std::string minified;
-  if (auto bad = check_request_json(body, minified)) return std::move(*bad);
-  thread_local dom::parser parser;
-  const simdjson::padded_string padded(minified);
-  dom::element root;
-  if (auto error = parser.parse(padded).get(root)) {
-    return failure::from(errc::malformed_input, std::string("request body is not valid JSON: ") +
-                                                    simdjson::error_message(error));
-  }
+  auto root = parse_request_dom(body);
+  if (!root) return root.error();
   validator v(catalog, mode);
-  v.run(root);
+  v.run(*root);
   if (!v.errors.empty()) {
     failure f = failure::from(
         errc::invalid_argument,
@@ -292,15 +284,9 @@ outcome<webhook_fields> parse_webhook_request(std::string_view body, const event
 }
 
 outcome<rotation_fields> parse_rotation_request(std::string_view body) {
-  std::string minified;
-  if (auto bad = check_request_json(body, minified)) return std::move(*bad);
-  thread_local dom::parser parser;
-  const simdjson::padded_string padded(minified);
-  dom::element root;
-  if (auto error = parser.parse(padded).get(root)) {
-    return failure::from(errc::malformed_input, std::string("request body is not valid JSON: ") +
-                                                    simdjson::error_message(error));
-  }
+  auto parsed = parse_request_dom(body);
+  if (!parsed) return parsed.error();
+  const dom::element root = *parsed;
   std::vector<field_error> problems;
   rotation_fields out;
   if (root.type() != dom::element_type::OBJECT) {
