@@ -10,7 +10,9 @@ namespace hookd::api {
 response list_deliveries(const route_call& call);     // GET /api/v1/webhooks/{id}/deliveries
 response recover_deliveries(const route_call& call);  // POST /api/v1/webhooks/{id}/recover
 response show_webhook_stats(const route_call& call);  // GET /api/v1/webhooks/{id}/stats
-response show_delivery(const route_call& call);       // GET /api/v1/deliveries/{uuid}
-response retry_delivery(const route_call& call);      // POST /api/v1/deliveries/{uuid}/retry
+// GET /api/v1/overview: a page of webhooks, each with its stats and last delivery.
+response show_overview(const route_call& call);
+response show_delivery(const route_call& call);   // GET /api/v1/deliveries/{uuid}
+response retry_delivery(const route_call& call);  // POST /api/v1/deliveries/{uuid}/retry
 
 }  // namespace hookd::api

@@ -69,6 +69,7 @@ json::object delivery_json(const engine::delivery_view& d, bool with_attempts) {
       });
     }
     o["attempts"] = std::move(attempts);
+    o["payload"] = text_or_null(d.payload);
   }
   return o;
 }

@@ -9,5 +9,7 @@ namespace hookd::api {
 response create_portal_session(const route_call& call);  // POST /api/v1/portal-sessions
 response exchange_portal_code(const route_call& call);   // GET /portal/session?code=...
 response show_portal_session(const route_call& call);    // GET /api/v1/portal-session
+response show_portal_page(const route_call& call);       // GET /portal: the app's page
+response show_portal_file(const route_call& call);       // GET /portal/{path}: its files
 
 }  // namespace hookd::api

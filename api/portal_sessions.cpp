@@ -34,8 +34,8 @@ void trim(Map& m, std::int64_t now, std::size_t cap) {
 
 }  // namespace
 
-portal_sessions::portal_sessions(std::function<std::int64_t()> now_ms)
-    : now_ms_(std::move(now_ms)) {}
+portal_sessions::portal_sessions(std::function<std::int64_t()> now_ms, portal_options options)
+    : now_ms_(std::move(now_ms)), options_(std::move(options)) {}
 
 void portal_sessions::purge(std::int64_t now) {
   // Linear, so only when the maps have grown: issuing stays cheap.
@@ -78,6 +78,34 @@ std::optional<portal_identity> portal_sessions::find(std::string_view session_id
   auto it = sessions_.find(session_id);
   if (it == sessions_.end() || it->second.expires_at_ms <= now) return std::nullopt;
   return it->second;
+}
+
+bool is_frame_origin(std::string_view text) {
+  if (text.starts_with("https://")) {
+    text.remove_prefix(8);
+  } else if (text.starts_with("http://")) {
+    text.remove_prefix(7);
+  } else {
+    return false;
+  }
+  if (text.starts_with("*.")) text.remove_prefix(2);
+  const auto colon = text.find(':');
+  const std::string_view host = text.substr(0, colon);
+  if (host.empty() || host.front() == '.' || host.front() == '-' || host.back() == '.') {
+    return false;
+  }
+  for (char c : host) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  if (colon == std::string_view::npos) return true;
+  const std::string_view port = text.substr(colon + 1);
+  if (port.empty() || port.size() > 5) return false;
+  for (char c : port) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
 }
 
 std::string_view cookie_value(std::string_view header, std::string_view name) {

@@ -13,8 +13,18 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace hookd::api {
+
+// How `hookd serve` was configured for the portal.
+struct portal_options {
+  // Origins ("https://app.example.com") whose pages may show the portal in a frame.
+  // Empty: no page may (X-Frame-Options: DENY). Otherwise the session cookie is
+  // SameSite=None; Secure; Partitioned, so that it works inside the frame: the portal
+  // must then be served over https (a TLS-ending proxy in front of hookd).
+  std::vector<std::string> frame_origins;
+};
 
 struct portal_identity {
   std::string account;
@@ -33,7 +43,9 @@ class portal_sessions {
   static constexpr const char* k_cookie = "hookd_portal";
 
   // `now_ms` reads the clock (the engine's, so tests move it).
-  explicit portal_sessions(std::function<std::int64_t()> now_ms);
+  explicit portal_sessions(std::function<std::int64_t()> now_ms, portal_options options = {});
+
+  const portal_options& options() const { return options_; }
 
   struct link {
     std::string code;  // 43 characters of base64url (32 random bytes)
@@ -57,10 +69,15 @@ class portal_sessions {
   void purge(std::int64_t now);  // with mutex_ held
 
   std::function<std::int64_t()> now_ms_;
+  portal_options options_;
   mutable std::mutex mutex_;
   std::map<std::string, pending, std::less<>> links_;
   std::map<std::string, portal_identity, std::less<>> sessions_;
 };
+
+// Whether `text` is an origin a CSP frame-ancestors list may name: http or https, a
+// host (its first label may be *), an optional port, nothing else.
+bool is_frame_origin(std::string_view text);
 
 // The value of `name` in a Cookie header ("a=1; hookd_portal=xyz"); empty when absent.
 std::string_view cookie_value(std::string_view header, std::string_view name);

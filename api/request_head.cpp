@@ -43,6 +43,10 @@ request request_of(const http::request_header<>& head, std::string_view body) {
       .cookie = head[http::field::cookie],
       .csrf_token = head["X-CSRF-Token"],
       .host = head[http::field::host],
+      .accept = head[http::field::accept],
+      .accept_encoding = head[http::field::accept_encoding],
+      .if_none_match = head[http::field::if_none_match],
+      .forwarded_proto = head["X-Forwarded-Proto"],
   };
 }
 

@@ -47,14 +47,19 @@ route_table::route_table(std::vector<route> routes) : routes_(std::move(routes))
         if (text == "{id}") {
           if (std::exchange(has_id, true)) throw bad("{id} twice");
           p.segments.push_back({segment_kind::id, {}});
+        } else if (text == "{path}") {
+          p.segments.push_back({segment_kind::rest, {}});
         } else if (text == "{uuid}") {
           if (std::exchange(has_uuid, true)) throw bad("{uuid} twice");
           p.segments.push_back({segment_kind::uuid, {}});
         } else if (text.empty() || text.find_first_of("{}") != std::string_view::npos) {
-          throw bad("segments are literals, {id} or {uuid}");
+          throw bad("segments are literals, {id}, {uuid} or {path}");
         } else {
           p.segments.push_back({segment_kind::literal, text});
         }
+      }
+      for (std::size_t i = 0; i + 1 < p.segments.size(); ++i) {
+        if (p.segments[i].kind == segment_kind::rest) throw bad("{path} must be the last segment");
       }
       p.open = r.access == route_access::open;
       p.for_operator = r.access == route_access::operator_token;
@@ -86,11 +91,12 @@ route_match route_table::find(std::string_view method, std::string_view path) co
   const auto parts = split(trimmed);
 
   for (const auto& p : paths_) {
-    if (p.segments.size() != parts.size()) continue;
+    const bool has_rest = !p.segments.empty() && p.segments.back().kind == segment_kind::rest;
+    if (has_rest ? parts.size() < p.segments.size() : p.segments.size() != parts.size()) continue;
     bool matched = true;
     std::string bad_parameter;
     route_match candidate;
-    for (std::size_t i = 0; i < parts.size() && matched; ++i) {
+    for (std::size_t i = 0; i < p.segments.size() && matched; ++i) {
       const auto& s = p.segments[i];
       switch (s.kind) {
         case segment_kind::literal:
@@ -106,6 +112,11 @@ route_match route_table::find(std::string_view method, std::string_view path) co
         case segment_kind::uuid:
           if (parts[i].empty()) bad_parameter = "delivery not found";
           candidate.uuid = parts[i];
+          break;
+        case segment_kind::rest:
+          // From this segment to the end of the (trimmed) path.
+          candidate.rest =
+              trimmed.substr(static_cast<std::size_t>(parts[i].data() - trimmed.data()));
           break;
       }
     }

@@ -26,6 +26,7 @@ struct route_call {
   boost::urls::url_view target;  // for query parameters
   std::uint64_t id = 0;          // {id}: a webhook id
   std::string_view uuid;         // {uuid}: a delivery uuid as sent; the engine parses it
+  std::string_view rest;         // {path}: the rest of the path, "a/b.js"
 };
 
 using route_handler = response (*)(const route_call& call);
@@ -60,13 +61,15 @@ struct route_match {
   bool token_only = false;       // the pattern's routes refuse portal sessions
   std::uint64_t id = 0;
   std::string_view uuid;
+  std::string_view rest;
   std::string not_found;  // why it is a 404: "no route for /x", "webhook abc not found"
 };
 
 class route_table {
  public:
   // Patterns are "/"-separated literal segments, {id} (a uint64: anything else is a
-  // 404) or {uuid} (any non-empty segment), each parameter at most once. A pattern's
+  // 404), {uuid} (any non-empty segment) or, last, {path} (one or more segments: the
+  // rest of the path), each parameter at most once. A pattern's
   // routes must agree on access. The first pattern that matches wins, so a literal
   // must come before a parameter in the same place. Bad tables throw
   // std::invalid_argument: they are bugs.
@@ -80,7 +83,7 @@ class route_table {
   const std::vector<route>& routes() const { return routes_; }
 
  private:
-  enum class segment_kind { literal, id, uuid };
+  enum class segment_kind { literal, id, uuid, rest };
   struct segment {
     segment_kind kind;
     std::string_view text;  // literal segments only

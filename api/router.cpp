@@ -100,6 +100,7 @@ response router::handle(const request& req, const head_verdict& verdict) const {
       .target = *target,
       .id = m.id,
       .uuid = m.uuid,
+      .rest = m.rest,
   });
   out.route = m.pattern;
   return out;

@@ -25,6 +25,12 @@ struct request {
   std::string_view cookie = {};      // Cookie: a portal session (api/portal_sessions.hpp)
   std::string_view csrf_token = {};  // X-CSRF-Token
   std::string_view host = {};        // Host, for the absolute URL of a portal link
+  // For the portal's pages and links: content negotiation, revalidation, and whether a
+  // TLS-ending proxy in front says the client spoke https.
+  std::string_view accept = {};           // Accept
+  std::string_view accept_encoding = {};  // Accept-Encoding
+  std::string_view if_none_match = {};    // If-None-Match
+  std::string_view forwarded_proto = {};  // X-Forwarded-Proto
 };
 
 struct response {

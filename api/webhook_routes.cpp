@@ -54,6 +54,12 @@ response list_webhooks(const route_call& call) {
                                                                     : json::value(nullptr)}});
 }
 
+response list_event_types(const route_call& call) {
+  json::array types;
+  for (const auto& t : call.engine.webhooks().catalog().types()) types.emplace_back(t);
+  return json_response(200, json::object{{"event_types", std::move(types)}});
+}
+
 response show_webhook(const route_call& call) {
   return show(call, call.engine.webhooks().get(call.account, call.id), 200, false);
 }

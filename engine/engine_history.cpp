@@ -3,6 +3,7 @@
 // webhook's failed ones.
 #include <string>
 
+#include "engine/delivery/payload.hpp"
 #include "engine/engine_impl.hpp"
 #include "engine/uuid.hpp"
 #include "hookd/engine/engine.hpp"
@@ -60,6 +61,11 @@ outcome<delivery_view> engine::delivery(std::string_view account, std::string_vi
   v.attempt_count = rec->attempts;
   if (rec->status == delivery_status::pending) v.next_attempt_at_ms = rec->next_attempt_at_ms;
   for (const auto& a : *attempts) v.attempts.push_back(to_view(a));
+  if (auto ev = i.queue->find_event(account, rec->event_id)) {
+    v.payload = delivery_body(ev->payload, v.uuid, ev->type);
+  } else if (ev.error() != errc::not_found) {
+    return failure::from(ev.error(), "reading the event of delivery " + std::string(uuid));
+  }
   return v;
 }
 
@@ -67,6 +73,13 @@ outcome<delivery_list> engine::deliveries(std::string_view account, std::uint64_
                                           std::optional<std::string_view> status,
                                           std::optional<std::string_view> after,
                                           std::size_t limit) const {
+  return deliveries(account, webhook_id, status, after, limit, delivery_order::oldest_first);
+}
+
+outcome<delivery_list> engine::deliveries(std::string_view account, std::uint64_t webhook_id,
+                                          std::optional<std::string_view> status,
+                                          std::optional<std::string_view> after, std::size_t limit,
+                                          delivery_order order) const {
   auto& i = *impl_;
   auto owner = i.webhooks->get(account, webhook_id);
   if (!owner) return owner.error();
@@ -88,7 +101,10 @@ outcome<delivery_list> engine::deliveries(std::string_view account, std::uint64_
     f.details = std::move(problems);
     return f;
   }
-  auto page = i.queue->list(webhook_id, after_id, wanted, limit);
+  auto page =
+      i.queue->list(webhook_id, after_id, wanted, limit,
+                    order == delivery_order::newest_first ? store::list_order::newest_first
+                                                          : store::list_order::oldest_first);
   if (!page) {
     return failure::from(page.error(),
                          "listing deliveries of webhook " + std::to_string(webhook_id));

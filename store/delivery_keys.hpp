@@ -119,4 +119,18 @@ inline void seek_after(rocksdb::Iterator& it, const std::string& prefix,
   if (it.Valid() && as_view(it.key()) == start) it.Next();
 }
 
+// The same backwards: the last key under `prefix` before `prefix + before`, or the last
+// key under `prefix` when there is no `before`; iterate with Prev().
+inline void seek_before(rocksdb::Iterator& it, const std::string& prefix,
+                        const std::optional<delivery_id>& before) {
+  if (!before) {
+    // Past every id under the prefix: ids are 16 bytes, so 17 0xff bytes sort after.
+    it.SeekForPrev(prefix + std::string(17, '\xff'));
+    return;
+  }
+  const std::string start = prefix + std::string(as_view(*before));
+  it.SeekForPrev(start);
+  if (it.Valid() && as_view(it.key()) == start) it.Prev();
+}
+
 }  // namespace hookd::store

@@ -179,8 +179,8 @@ result<std::vector<attempt_record>> delivery_queue::attempts(const delivery_id& 
 
 result<delivery_page> delivery_queue::list(std::uint64_t webhook_id,
                                            const std::optional<delivery_id>& after,
-                                           std::optional<delivery_status> status,
-                                           std::size_t limit) const {
+                                           std::optional<delivery_status> status, std::size_t limit,
+                                           list_order order) const {
   auto& d = db_.internals();
   delivery_page page;
   if (limit == 0) return page;
@@ -189,8 +189,14 @@ result<delivery_page> delivery_queue::list(std::uint64_t webhook_id,
   auto* family = status ? d.webhook_status : d.webhook_deliveries;
   const std::string prefix = status ? status_prefix(webhook_id, *status) : be64_key(webhook_id);
   std::unique_ptr<rocksdb::Iterator> it(d.db->NewIterator(rocksdb::ReadOptions(), family));
-  seek_after(*it, prefix, after);
-  for (; it->Valid() && as_view(it->key()).starts_with(prefix); it->Next()) {
+  const bool newest_first = order == list_order::newest_first;
+  if (newest_first) {
+    seek_before(*it, prefix, after);
+  } else {
+    seek_after(*it, prefix, after);
+  }
+  for (; it->Valid() && as_view(it->key()).starts_with(prefix);
+       newest_first ? it->Prev() : it->Next()) {
     const delivery_id id = to_id(as_view(it->key()).substr(prefix.size()));
     auto rec = get(id);
     if (!rec) {

@@ -85,12 +85,13 @@ class delivery_queue {
       std::span<const std::pair<std::string, std::string>> keys) const;
   [[nodiscard]] result<std::vector<attempt_record>> attempts(const delivery_id& id) const;
 
-  // The webhook's deliveries, oldest first, after `after` (exclusive), optionally
-  // only those with `status` (read from the status index), at most `limit`.
+  // The webhook's deliveries in `order` of creation, after `after` (exclusive, in that
+  // order), optionally only those with `status` (read from the status index), at most
+  // `limit`.
   [[nodiscard]] result<delivery_page> list(std::uint64_t webhook_id,
                                            const std::optional<delivery_id>& after,
-                                           std::optional<delivery_status> status,
-                                           std::size_t limit) const;
+                                           std::optional<delivery_status> status, std::size_t limit,
+                                           list_order order = list_order::oldest_first) const;
 
   // Visits due entries in (time, id) order from `from` (inclusive) with due time
   // < `before_ms`, at most `limit`; `fn` gets the entry and its webhook id. Returns

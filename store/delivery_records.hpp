@@ -73,6 +73,9 @@ struct attempt_record {
   friend bool operator==(const attempt_record&, const attempt_record&) = default;
 };
 
+// Order of a webhook's deliveries in a list: by creation (a delivery id is time-ordered).
+enum class list_order : std::uint8_t { oldest_first, newest_first };
+
 // One page of a webhook's deliveries; pass next_after as `after` for the next one.
 struct delivery_page {
   std::vector<delivery_record> deliveries;

@@ -250,6 +250,19 @@ int serve(const std::vector<std::string>& args) {
     options.http.allowed_networks.push_back(*net);
     pos = comma + 1;
   }
+  api::portal_options portal_options;
+  const std::string origins = o.get("portal-frame-origins");
+  for (std::size_t pos = 0; pos < origins.size();) {
+    const auto comma = std::min(origins.find(',', pos), origins.size());
+    const std::string item = origins.substr(pos, comma - pos);
+    if (!api::is_frame_origin(item)) {
+      return usage_error(
+          "--portal-frame-origins: \"" + item + "\" is not an origin like https://app.example.com",
+          "hookd serve");
+    }
+    portal_options.frame_origins.push_back(item);
+    pos = comma + 1;
+  }
   auto number = [&](const char* name, std::uint64_t min,
                     std::uint64_t max) -> std::optional<std::uint64_t> {
     const std::string& text = o.get(name);
@@ -353,7 +366,7 @@ int serve(const std::vector<std::string>& args) {
   }
   auto& core = **opened;
   core.start();
-  api::portal_sessions portal([&core] { return core.now_ms(); });
+  api::portal_sessions portal([&core] { return core.now_ms(); }, std::move(portal_options));
   api::router router(core, **tokens, portal);
   api::server server(
       {.host = listen->first, .port = listen->second, .threads = threads, .shutdown_grace = *grace},

@@ -14,7 +14,7 @@ namespace {
 using enum option_kind;
 
 // clang-format off
-constexpr std::array<option_spec, 23> k_options = {{
+constexpr std::array<option_spec, 24> k_options = {{
     {"listen", "HOOKD_LISTEN", "HOST:PORT", "127.0.0.1:8080",
      "Address to listen on; port 0 picks a free port.", text},
     {"data", "HOOKD_DATA", "DIR", "./var/hookd",
@@ -66,6 +66,11 @@ constexpr std::array<option_spec, 23> k_options = {{
      "text (logfmt) or json, one object per line.", text},
     {"log-level", "HOOKD_LOG_LEVEL", "L", "info",
      "debug, info, warn or error; info includes one access line per admin request.", text},
+    {"portal-frame-origins", "HOOKD_PORTAL_FRAME_ORIGINS", "LIST", "",
+     "Origins whose pages may show the portal in a frame, e.g. https://app.example.com; "
+     "none by default (X-Frame-Options: DENY). When set, the portal's session cookie is "
+     "SameSite=None, Secure and Partitioned, so the portal must be served over https.",
+     list},
     {"ca-file", "HOOKD_CA_FILE", "FILE", "",
      "Extra PEM CA certificates to trust for https receivers, besides the system store.",
      text},

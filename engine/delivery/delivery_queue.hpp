@@ -119,12 +119,13 @@ class delivery_queue {
       const store::delivery_id& id) const = 0;
   [[nodiscard]] virtual result<store::event_record> find_event(std::string_view account,
                                                                std::string_view id) const = 0;
-  // The webhook's deliveries, oldest first, after `after` (exclusive), optionally only
-  // those with `status`, at most `limit`.
+  // The webhook's deliveries in `order` of creation, after `after` (exclusive, in that
+  // order), optionally only those with `status`, at most `limit`.
   [[nodiscard]] virtual result<delivery_page> list(std::uint64_t webhook_id,
                                                    const std::optional<store::delivery_id>& after,
                                                    std::optional<store::delivery_status> status,
-                                                   std::size_t limit) const = 0;
+                                                   std::size_t limit,
+                                                   store::list_order order) const = 0;
   // The webhook's failed deliveries created at or after `since_ms`, at most `limit`.
   [[nodiscard]] virtual result<std::vector<store::delivery_record>> failed_since(
       std::uint64_t webhook_id, std::int64_t since_ms, std::size_t limit) const = 0;

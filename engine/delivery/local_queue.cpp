@@ -372,8 +372,8 @@ result<store::event_record> local_queue::find_event(std::string_view account,
 result<delivery_page> local_queue::list(std::uint64_t webhook_id,
                                         const std::optional<store::delivery_id>& after,
                                         std::optional<store::delivery_status> status,
-                                        std::size_t limit) const {
-  return store_.list(webhook_id, after, status, limit);
+                                        std::size_t limit, store::list_order order) const {
+  return store_.list(webhook_id, after, status, limit, order);
 }
 
 result<std::vector<store::delivery_record>> local_queue::failed_since(std::uint64_t webhook_id,

@@ -46,13 +46,17 @@ class api_fixture : public ::testing::Test {
     return o;
   }
 
+  // The portal's options (hookd serve's --portal-frame-origins).
+  virtual api::portal_options portal_options() { return {}; }
+
   void start(api::server_options options = {}) {
     engine_ = std::move(engine::engine::open(engine_options()).value());
     engine_->start();
     tokens_ = std::make_unique<api::token_store>(
         api::token_store::load("acme:tok_acme,beta:tok_beta,@operator:tok_ops", std::nullopt)
             .value());
-    portal_ = std::make_unique<api::portal_sessions>([this] { return engine_->now_ms(); });
+    portal_ = std::make_unique<api::portal_sessions>([this] { return engine_->now_ms(); },
+                                                     portal_options());
     router_ = std::make_unique<api::router>(*engine_, *tokens_, *portal_);
     options.host = "127.0.0.1";
     options.port = 0;

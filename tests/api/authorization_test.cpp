@@ -64,6 +64,7 @@ class Authorization : public api_fixture {
     std::string p(pattern);
     if (auto at = p.find("{id}"); at != std::string::npos) p.replace(at, 4, hook_);
     if (auto at = p.find("{uuid}"); at != std::string::npos) p.replace(at, 6, uuid_);
+    if (auto at = p.find("{path}"); at != std::string::npos) p.replace(at, 6, "app.js");
     return p;
   }
 
@@ -85,6 +86,8 @@ TEST_F(Authorization, EveryRouteByEveryKindOfToken) {
   // clang-format off
   const std::map<std::string, expectation> account_routes = {
       {"POST /api/v1/events",                     {202, 202}},
+      {"GET /api/v1/event-types",                 {200, 200}},
+      {"GET /api/v1/overview",                    {200, 200}},
       {"POST /api/v1/portal-sessions",            {201, 201}},
       {"GET /api/v1/portal-session",              {200, 200}},
       {"GET /api/v1/webhooks",                    {200, 200}},
@@ -115,7 +118,9 @@ TEST_F(Authorization, EveryRouteByEveryKindOfToken) {
     if (r.access == api::route_access::open) {
       ++covered;
       // A portal link answers on its code alone (here none: 410), whatever the token.
-      const unsigned expected = r.pattern == "/portal/session" ? 410u : 200u;
+      const unsigned expected = r.pattern == "/portal/session" ? 410u
+                                : r.pattern == "/portal"       ? 308u
+                                                               : 200u;
       for (const char* token : {"", "tok_wrong", "tok_beta", "tok_acme", "tok_ops"}) {
         EXPECT_EQ(status(token), expected) << "token " << token;
       }
@@ -146,7 +151,7 @@ TEST_F(Authorization, EveryRouteByEveryKindOfToken) {
               account_routes.at(std::string(r->method) + " " + std::string(r->pattern)).owner);
   }
   EXPECT_EQ(covered, api::admin_routes().routes().size());
-  EXPECT_EQ(account_routes.size() + 4, covered) << "a line for a route that no longer exists";
+  EXPECT_EQ(account_routes.size() + 6, covered) << "a line for a route that no longer exists";
 
   // Another account's writes went to its own account, never to acme's.
   auto beta = json(call("GET", "/api/v1/webhooks", {}, "tok_beta"));

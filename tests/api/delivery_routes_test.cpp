@@ -222,5 +222,105 @@ TEST_F(DeliveryRoutes, DuplicateKeysInARequestBodyAre400NamingTheKey) {
   EXPECT_EQ(rx_.request_count(), 0u) << "nothing was published";
 }
 
+TEST_F(DeliveryRoutes, ADeliveryShowsTheBodyItSendsByteForByte) {
+  // Numbers and escapes as the publisher wrote them, not as a JSON library would.
+  auto r =
+      call("POST", "/api/v1/events",
+           R"({"event": {"type": "customer_created", "payload": {"n": 1.50, "s": "\u00e9"}}})");
+  ASSERT_EQ(r.status, 202u) << r.body;
+  wait_attempts(1);
+  rx_.wait_for_requests(1);
+  const auto sent = rx_.requests()[0];
+  auto shown = json(call("GET", "/api/v1/deliveries/" + sent.header("webhook-id")));
+  EXPECT_EQ(shown.at("payload").as_string(), sent.body);
+  EXPECT_NE(sent.body.find(R"("n":1.50,"s":"\u00e9")"), std::string::npos) << sent.body;
+  // Lists leave it out, as they leave out the attempts.
+  auto listed = json(call("GET", "/api/v1/webhooks/" + hook_ + "/deliveries"));
+  EXPECT_FALSE(listed.at("deliveries").as_array()[0].as_object().contains("payload"));
+}
+
+TEST_F(DeliveryRoutes, DeliveriesListNewestFirstOnAskAndPageBackwards) {
+  publish_events(5);
+  wait_attempts(5);
+  const std::string base = "/api/v1/webhooks/" + hook_ + "/deliveries";
+  auto uuids = [&](const std::string& query) {
+    auto r = call("GET", base + query);
+    EXPECT_EQ(r.status, 200u) << r.body;
+    std::vector<std::string> out;
+    const auto body = json(r);
+    for (const auto& d : body.at("deliveries").as_array()) {
+      out.emplace_back(d.at("uuid").as_string());
+    }
+    return out;
+  };
+  auto oldest = uuids("");
+  ASSERT_EQ(oldest.size(), 5u);
+  const std::vector<std::string> newest(oldest.rbegin(), oldest.rend());
+  EXPECT_EQ(uuids("?order=oldest"), oldest);
+  EXPECT_EQ(uuids("?order=newest"), newest);
+
+  // Paged two at a time, newest first, with next_after in that order.
+  auto first = json(call("GET", base + "?order=newest&limit=2"));
+  const std::string after(first.at("next_after").as_string());
+  EXPECT_EQ(after, newest[1]);
+  EXPECT_EQ(uuids("?order=newest&limit=2&after=" + after),
+            (std::vector<std::string>{newest[2], newest[3]}));
+  EXPECT_EQ(uuids("?order=newest&status=failed&limit=1"), (std::vector<std::string>{newest[0]}));
+
+  auto bad = call("GET", base + "?order=random");
+  EXPECT_EQ(bad.status, 422u);
+  EXPECT_EQ(json(bad).at("error").at("details").as_array()[0].at("field"), "order");
+}
+
+TEST_F(DeliveryRoutes, OverviewShowsEachWebhookWithItsStatsAndNewestDelivery) {
+  publish_events(3);
+  wait_attempts(3);
+  const auto quiet = create("tok_acme", "quiet");  // no deliveries
+  create("tok_beta", "beta's");                    // another account's
+
+  auto r = call("GET", "/api/v1/overview?window=6h");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  const auto page = json(r);
+  const auto& items = page.at("webhooks").as_array();
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_TRUE(page.at("next_after").is_null());
+
+  const auto& busy = items[0];
+  EXPECT_EQ(std::to_string(busy.at("webhook").at("id").to_number<std::uint64_t>()), hook_);
+  EXPECT_EQ(busy.at("stats").at("buckets").as_array().size(), 6u);
+  EXPECT_EQ(busy.at("stats").at("totals").at("failed_attempts").to_number<std::uint64_t>(), 3u);
+  const auto& last = busy.at("last_delivery");
+  EXPECT_EQ(last.at("status"), "failed");
+  const auto newest = json(call("GET", "/api/v1/webhooks/" + hook_ + "/deliveries?order=newest"));
+  EXPECT_EQ(last.at("uuid"), newest.at("deliveries").as_array()[0].at("uuid"));
+
+  const auto& idle = items[1];
+  EXPECT_EQ(idle.at("webhook").at("id").to_number<std::uint64_t>(), quiet);
+  EXPECT_TRUE(idle.at("last_delivery").is_null());
+  EXPECT_TRUE(idle.at("stats").at("totals").at("success_rate").is_null());
+
+  // Paged like the list.
+  auto one = json(call("GET", "/api/v1/overview?limit=1"));
+  ASSERT_EQ(one.at("webhooks").as_array().size(), 1u);
+  const auto next = one.at("next_after").to_number<std::uint64_t>();
+  auto rest = json(call("GET", "/api/v1/overview?after=" + std::to_string(next)));
+  ASSERT_EQ(rest.at("webhooks").as_array().size(), 1u);
+  EXPECT_EQ(rest.at("webhooks").as_array()[0].at("webhook").at("id").to_number<std::uint64_t>(),
+            quiet);
+
+  auto bad = call("GET", "/api/v1/overview?limit=0&after=x");
+  EXPECT_EQ(bad.status, 422u);
+}
+
+TEST_F(DeliveryRoutes, EventTypesListTheCatalogInItsOrder) {
+  auto r = call("GET", "/api/v1/event-types");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  std::vector<std::string> types;
+  const auto body = json(r);
+  for (const auto& t : body.at("event_types").as_array()) types.emplace_back(t.as_string());
+  EXPECT_EQ(types, catalog_.types());
+  EXPECT_EQ(call("GET", "/api/v1/event-types", {}, "").status, 401u);
+}
+
 }  // namespace
 }  // namespace hookd::test

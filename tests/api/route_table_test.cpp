@@ -111,6 +111,23 @@ TEST(RouteTable, FirstMatchingPatternWins) {
   EXPECT_EQ(t.find("DELETE", "/things/new").allow, "GET");
 }
 
+TEST(RouteTable, APathParameterTakesTheRestOfThePath) {
+  const route_table t({
+      {"GET", "/files/index", ping},
+      {"GET", "/files/{path}", show_part},
+  });
+  auto one = t.find("GET", "/files/app.js");
+  ASSERT_NE(one.found, nullptr);
+  EXPECT_EQ(one.found->handle, &show_part);
+  EXPECT_EQ(one.rest, "app.js");
+  auto deep = t.find("GET", "/files/vendor/lib/x.css/");
+  ASSERT_NE(deep.found, nullptr);
+  EXPECT_EQ(deep.rest, "vendor/lib/x.css");
+  EXPECT_EQ(t.find("GET", "/files/index").found->handle, &ping);
+  EXPECT_EQ(t.find("GET", "/files").found, nullptr) << "the rest is at least one segment";
+  EXPECT_EQ(t.find("POST", "/files/a/b").allow, "GET");
+}
+
 TEST(RouteTable, OnlyOpenPatternsSkipTheToken) {
   const auto t = sample();
   EXPECT_TRUE(t.find("GET", "/ping").open);
@@ -127,6 +144,7 @@ TEST(RouteTable, RejectsTablesThatAreBugs) {
   EXPECT_THROW(build({{"GET", "things", show_thing}}), std::invalid_argument);
   EXPECT_THROW(build({{"GET", "/a//b", show_thing}}), std::invalid_argument);
   EXPECT_THROW(build({{"GET", "/a", nullptr}}), std::invalid_argument);
+  EXPECT_THROW(build({{"GET", "/a/{path}/b", show_thing}}), std::invalid_argument);
   EXPECT_THROW(build({{"GET", "/a", ping}, {"GET", "/a", ping}}), std::invalid_argument);
   EXPECT_THROW(
       build({{"GET", "/a", ping, route_body::any, route_access::open}, {"POST", "/a", ping}}),

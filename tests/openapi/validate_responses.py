@@ -72,6 +72,7 @@ UNREACHABLE = [
     ("POST", "/api/v1/webhooks/{id}/secret/rotate", 503, "storage_busy only"),
     ("GET", "/api/v1/webhooks/{id}/deliveries", 503, "storage_busy only"),
     ("GET", "/api/v1/webhooks/{id}/stats", 503, "storage_busy only"),
+    ("GET", "/api/v1/overview", 503, "storage_busy only"),
     ("GET", "/api/v1/deliveries/{uuid}", 503, "storage_busy only"),
     ("DELETE", "/api/v1/webhooks/{id}", 507,
      "a delete is refused only below a quarter of --min-free-space, where hookd does not "
@@ -688,6 +689,41 @@ def run(binary, workdir):
     if r.status != 303 or "hookd_portal=" not in r.headers.get("set-cookie", ""):
         d.fail(f"opening a portal link: expected 303 with a cookie, got {r}")
     d.check("GET", "/portal/session", c.call("GET", target, token=None), what="second use")
+    r = c.call("GET", target, token=None, headers={"Accept": "text/html,*/*;q=0.8"})
+    d.check("GET", "/portal/session", r, what="second use, by a browser")
+    if r.status != 410 or not r.headers.get("content-type", "").startswith("text/html"):
+        d.fail(f"a used portal link opened by a browser: expected a 410 page, got {r}")
+    # ---- the portal's page and files: served with their headers, revalidated by ETag
+    for pattern, path in (("/portal", "/portal/"), ("/portal/{path}", "/portal/app.js"),
+                          ("/portal/{path}", "/portal/app.css")):
+        r = c.call("GET", path, token=None)
+        d.check("GET", pattern, r, what=path)
+        csp = r.headers.get("content-security-policy", "")
+        if r.status != 200 or "script-src 'self'" not in csp or "frame-ancestors 'none'" not in csp:
+            d.fail(f"GET {path}: expected 200 with a strict CSP, got {r} {csp!r}")
+        r = c.call("GET", path, token=None, headers={"If-None-Match": r.headers.get("etag", "")})
+        d.check("GET", pattern, r, what=path + " revalidated")
+    d.check("GET", "/portal/{path}", c.call("GET", "/portal/nothing.js", token=None),
+            what="no such file")
+    r = c.call("GET", "/portal", token=None)
+    d.check("GET", "/portal", r, what="without its slash")
+    if r.status != 308 or r.headers.get("location") != "/portal/":
+        d.fail(f"GET /portal: expected 308 to /portal/, got {r}")
+    r = c.call("GET", "/api/v1/event-types")
+    d.check("GET", "/api/v1/event-types", r)
+    if r.status == 200 and "customer_created" not in r.json()["event_types"]:
+        d.fail(f"event types: the catalog's types are missing: {r.body!r}")
+    r = c.call("GET", "/api/v1/overview?window=24h&limit=2")
+    d.check("GET", "/api/v1/overview", r, what="first page")
+    if r.status == 200:
+        page = r.json()
+        r = c.call("GET", f"/api/v1/overview?after={page['next_after']}")
+        d.check("GET", "/api/v1/overview", r, what="next page")
+        shown = {w["webhook"]["id"]: w for w in page["webhooks"] + r.json()["webhooks"]}
+        if shown.get(w_fail["id"], {}).get("last_delivery", {}).get("status") != "failed":
+            d.fail(f"overview: the failing webhook's last delivery is not shown failed: {shown}")
+    r = c.call("GET", f"/api/v1/webhooks/{w_ok['id']}/deliveries?order=newest&limit=1")
+    d.check("GET", "/api/v1/webhooks/{id}/deliveries", r, what="newest first")
     d.check("GET", "/api/v1/portal-session", c.call("GET", "/api/v1/portal-session"))
     for window in ("", "?window=1h", "?window=7d"):
         r = c.call("GET", f"/api/v1/webhooks/{w_fail['id']}/stats{window}")
@@ -696,7 +732,7 @@ def run(binary, workdir):
             d.fail(f"stats{window}: the failed attempts are not counted: {r.body!r}")
 
     # ---- errors on every route
-    ids = {"{id}": str(w_ok["id"]), "{uuid}": fail_uuid}
+    ids = {"{id}": str(w_ok["id"]), "{uuid}": fail_uuid, "{path}": "app.js"}
 
     def concrete(pattern, values=ids):
         for k, v in values.items():
@@ -783,6 +819,9 @@ def run(binary, workdir):
     invalid("POST", "/api/v1/events", "/api/v1/events", {"event": {"payload": []}}, False,
             "no type, payload an array")
     invalid("GET", "/api/v1/webhooks", "/api/v1/webhooks?limit=0", what="limit 0")
+    invalid("GET", "/api/v1/overview", "/api/v1/overview?limit=0&window=1y", what="limit, window")
+    invalid("GET", "/api/v1/webhooks/{id}/deliveries", wid + "/deliveries?order=random",
+            what="order")
     invalid("GET", "/api/v1/webhooks", "/api/v1/webhooks?after=x&limit=501", what="after x")
     invalid("POST", "/api/v1/webhooks", "/api/v1/webhooks",
             webhook("", "ftp://h/", {"nope": "yes"}, "FETCH", active="maybe"), False,

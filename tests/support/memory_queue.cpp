@@ -229,19 +229,28 @@ result<store::event_record> memory_queue::find_event(std::string_view account,
 result<engine::delivery_page> memory_queue::list(std::uint64_t webhook_id,
                                                  const std::optional<store::delivery_id>& after,
                                                  std::optional<store::delivery_status> status,
-                                                 std::size_t limit) const {
+                                                 std::size_t limit, store::list_order order) const {
   std::lock_guard lock(mutex_);
   engine::delivery_page page;
   if (limit == 0) return page;
-  auto it = after ? deliveries_.upper_bound(*after) : deliveries_.begin();
-  for (; it != deliveries_.end(); ++it) {
-    const auto& rec = it->second;
-    if (rec.webhook_id != webhook_id || (status && rec.status != *status)) continue;
+  auto take = [&](const store::delivery_record& rec) {
+    if (rec.webhook_id != webhook_id || (status && rec.status != *status)) return true;
     if (page.deliveries.size() == limit) {
       page.next_after = page.deliveries.back().id;
-      break;
+      return false;
     }
     page.deliveries.push_back(rec);
+    return true;
+  };
+  if (order == store::list_order::newest_first) {
+    auto end = after ? deliveries_.lower_bound(*after) : deliveries_.end();
+    for (auto it = std::make_reverse_iterator(end); it != deliveries_.rend() && take(it->second);
+         ++it) {
+    }
+  } else {
+    auto it = after ? deliveries_.upper_bound(*after) : deliveries_.begin();
+    for (; it != deliveries_.end() && take(it->second); ++it) {
+    }
   }
   return page;
 }

@@ -41,7 +41,7 @@ class memory_queue final : public engine::delivery_queue {
   result<engine::delivery_page> list(std::uint64_t webhook_id,
                                      const std::optional<store::delivery_id>& after,
                                      std::optional<store::delivery_status> status,
-                                     std::size_t limit) const override;
+                                     std::size_t limit, store::list_order order) const override;
   result<std::vector<store::delivery_record>> failed_since(std::uint64_t webhook_id,
                                                            std::int64_t since_ms,
                                                            std::size_t limit) const override;

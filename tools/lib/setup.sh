@@ -32,6 +32,30 @@ hookd_install_missing() {
     "${missing[@]}"
 }
 
+# The portal's browser test (tests/portal): Debian's Chromium, a font to render with,
+# Node.js with npm, and playwright-core from the npm registry at the version
+# tests/portal/package-lock.json pins (installed in tests/portal/node_modules, again only
+# when the lock file changed). A Node.js already on the machine is used as it is
+# (Debian's nodejs and npm are installed only when there is none): playwright-core
+# 1.56 runs on Node.js 18, Debian 12's, and later.
+hookd_install_browser_test() {
+  HOOKD_PACKAGES+=(chromium fonts-dejavu-core)
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    HOOKD_PACKAGES+=(nodejs npm)
+  fi
+  hookd_install_missing
+  local root
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+  local dir=$root/tests/portal
+  local lock
+  lock=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [ "$(cat "$dir/node_modules/.hookd-lock" 2>/dev/null)" != "$lock" ]; then
+    echo "hookd: installing the browser test's npm packages (tests/portal)" >&2
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$lock" >"$dir/node_modules/.hookd-lock"
+  fi
+}
+
 # hookd_configure BUILD_DIR [cmake args...]
 hookd_configure() {
   local dir=$1

@@ -69,7 +69,14 @@ struct delivery_view {
   std::uint32_t attempt_count = 0;
   std::optional<std::int64_t> next_attempt_at_ms;  // while pending
   std::vector<attempt_view> attempts;              // filled by delivery(), not by lists
+  // The JSON body a POST, PUT or PATCH webhook receives ({"uuid", "action", ...the
+  // event's payload}), byte for byte; filled by delivery(), not by lists. Empty when
+  // the event is gone (removed by retention).
+  std::string payload;
 };
+
+// The order of a list of deliveries, by creation.
+enum class delivery_order : std::uint8_t { oldest_first, newest_first };
 
 struct delivery_list {
   std::vector<delivery_view> deliveries;
@@ -196,6 +203,13 @@ class HOOKD_API engine {
                                                   std::optional<std::string_view> status,
                                                   std::optional<std::string_view> after,
                                                   std::size_t limit) const;
+  // The same in either order of creation; `after` is the previous page's last in that
+  // order.
+  [[nodiscard]] outcome<delivery_list> deliveries(std::string_view account,
+                                                  std::uint64_t webhook_id,
+                                                  std::optional<std::string_view> status,
+                                                  std::optional<std::string_view> after,
+                                                  std::size_t limit, delivery_order order) const;
 
   // The webhook's attempts over the last `window` (whole hours from 1 h to 48 h, or
   // whole days up to 30), in buckets of an hour or a UTC day, empty ones included, the

@@ -33,6 +33,8 @@ using store::delivery_id;
 using store::delivery_record;
 using store::delivery_status;
 using ids = std::vector<delivery_id>;
+constexpr auto oldest = store::list_order::oldest_first;
+constexpr auto newest = store::list_order::newest_first;
 
 constexpr std::int64_t k_t0 = 1'800'000'000'000;
 
@@ -483,7 +485,7 @@ TYPED_TEST(DeliveryQueue, ListPagesAWebhooksDeliveriesOldestFirstWithoutDuplicat
   std::optional<delivery_id> after;
   std::vector<std::size_t> sizes;
   for (int page = 0; page < 10; ++page) {
-    auto p = this->q().list(1, after, std::nullopt, 3);
+    auto p = this->q().list(1, after, std::nullopt, 3, oldest);
     ASSERT_TRUE(p) << p.error().message();
     sizes.push_back(p->deliveries.size());
     for (const auto& d : p->deliveries) {
@@ -498,13 +500,51 @@ TYPED_TEST(DeliveryQueue, ListPagesAWebhooksDeliveriesOldestFirstWithoutDuplicat
   EXPECT_EQ(sizes, (std::vector<std::size_t>{3, 3, 1}));
 }
 
+TYPED_TEST(DeliveryQueue, ListNewestFirstPagesBackwardsThroughOneWebhooksDeliveries) {
+  std::vector<delivery_record> ds;
+  ids expected;  // webhook 1's, newest first
+  for (std::uint64_t n = 1; n <= 10; ++n) {
+    const std::uint64_t webhook = n % 3 == 0 ? 2 : 1;
+    ds.push_back(this->delivery(n, webhook, k_t0));
+    if (webhook == 1) expected.insert(expected.begin(), id_of(n));
+  }
+  this->add(this->event("evt_1"), ds);
+
+  ids seen;
+  std::optional<delivery_id> after;
+  std::vector<std::size_t> sizes;
+  for (int page = 0; page < 10; ++page) {
+    auto p = this->q().list(1, after, std::nullopt, 3, newest);
+    ASSERT_TRUE(p) << p.error().message();
+    sizes.push_back(p->deliveries.size());
+    for (const auto& d : p->deliveries) seen.push_back(d.id);
+    if (!p->next_after) break;
+    EXPECT_EQ(*p->next_after, p->deliveries.back().id);
+    after = p->next_after;
+  }
+  EXPECT_EQ(seen, expected);
+  EXPECT_EQ(sizes, (std::vector<std::size_t>{3, 3, 1}));
+
+  // With a status, from its own index, backwards too.
+  auto pending = this->q().list(1, std::nullopt, delivery_status::pending, 2, newest);
+  ASSERT_TRUE(pending);
+  EXPECT_EQ(pending->deliveries.size(), 2u);
+  EXPECT_EQ(pending->deliveries[0].id, expected[0]);
+  EXPECT_EQ(pending->deliveries[1].id, expected[1]);
+  // Webhook 2's newest is not webhook 1's: the scan stays under its own prefix.
+  auto other = this->q().list(2, std::nullopt, std::nullopt, 10, newest);
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->deliveries.size(), 3u);
+  EXPECT_EQ(other->deliveries.front().id, id_of(9));
+}
+
 TYPED_TEST(DeliveryQueue, ListHasNoNextPageWhenTheLastPageIsExactlyFull) {
   this->add(this->event("evt_1"), {this->delivery(1, 1, k_t0), this->delivery(2, 1, k_t0),
                                    this->delivery(3, 1, k_t0), this->delivery(4, 1, k_t0)});
-  auto first = this->q().list(1, std::nullopt, std::nullopt, 2);
+  auto first = this->q().list(1, std::nullopt, std::nullopt, 2, oldest);
   ASSERT_TRUE(first);
   ASSERT_TRUE(first->next_after);
-  auto second = this->q().list(1, first->next_after, std::nullopt, 2);
+  auto second = this->q().list(1, first->next_after, std::nullopt, 2, oldest);
   ASSERT_TRUE(second);
   EXPECT_EQ(second->deliveries.size(), 2u);
   EXPECT_FALSE(second->next_after);
@@ -527,7 +567,7 @@ TYPED_TEST(DeliveryQueue, ListFiltersByStatus) {
   ids succeeded;
   std::optional<delivery_id> after;
   for (int page = 0; page < 10; ++page) {
-    auto p = this->q().list(1, after, delivery_status::succeeded, 2);
+    auto p = this->q().list(1, after, delivery_status::succeeded, 2, oldest);
     ASSERT_TRUE(p);
     for (const auto& d : p->deliveries) {
       EXPECT_EQ(d.status, delivery_status::succeeded);
@@ -537,7 +577,7 @@ TYPED_TEST(DeliveryQueue, ListFiltersByStatus) {
     after = p->next_after;
   }
   EXPECT_EQ(succeeded, (ids{id_of(2), id_of(4), id_of(6)}));
-  auto pending = this->q().list(1, std::nullopt, delivery_status::pending, 10);
+  auto pending = this->q().list(1, std::nullopt, delivery_status::pending, 10, oldest);
   ASSERT_TRUE(pending);
   EXPECT_TRUE(pending->deliveries.empty());
 }
