@@ -108,6 +108,10 @@ class scheduler {
   bool chain_for_room_ = false;
   bool room_refill_armed_ = false;
   std::chrono::milliseconds room_delay_{20};
+  // Attempts finished since the last refill began, and what a refill for room may
+  // scan: a few entries per freed slot, not thousands (see refill()).
+  std::size_t freed_since_refill_ = 0;
+  std::size_t room_scan_ = 0;
   std::optional<std::int64_t> renewed_ms_;  // when held leases were last renewed
   bool stopped_ = false;
 };
