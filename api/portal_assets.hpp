@@ -8,7 +8,7 @@
 namespace hookd::api {
 
 struct portal_asset {
-  std::string_view path;          // relative to portal/: "index.html", "vendor/uplot/uPlot.min.css"
+  std::string_view path;          // relative to portal/: "index.html", "app.js"
   std::string_view content_type;  // with charset for text
   std::string_view body;
   std::string_view gzip;  // the body gzip-compressed

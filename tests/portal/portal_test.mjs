@@ -340,6 +340,11 @@ async function main() {
       const csp = res.headers.get('content-security-policy') || '';
       assert(/script-src 'self'/.test(csp) && /default-src 'none'/.test(csp),
         `GET /portal/ has no strict CSP: "${csp}"`);
+      // Without its slash the page's relative links would miss: the server adds it.
+      const bare = await fetch(`${base}/portal`, { redirect: 'manual' });
+      const to = bare.headers.get('location');
+      assert(bare.status === 308 && to === '/portal/',
+        `GET /portal answered ${bare.status} to ${to}, not 308 to /portal/`);
     });
 
     await check('sign in with an account token', async () => {
@@ -513,7 +518,7 @@ async function main() {
       const cookies = await beta.cookies();
       const cookie = cookies.find((c) => c.name === 'hookd_portal');
       assert(cookie && cookie.httpOnly, 'no HttpOnly hookd_portal cookie');
-      assert(await betaPage.evaluate(() => sessionStorage.length === 0 && localStorage.length === 0),
+      assert(await betaPage.evaluate(() => sessionStorage.length + localStorage.length === 0),
         'a portal session stored something in the page');
       await shoot(betaPage, 'portal-link.png');
     });
@@ -526,6 +531,9 @@ async function main() {
       allowed = [{ status: 410, url: '/portal/session' }];
       const res = await againPage.goto(link.url);
       assert(res.status() === 410, `the used link answered ${res.status()}`);
+      // A repeated header comes joined into one value: exactly one Cache-Control, no-store.
+      const cache = res.headers()['cache-control'];
+      assert(cache === 'no-store', `the gone page's Cache-Control is ${JSON.stringify(cache)}`);
       await shown(againPage, 'main', 'used already or has expired');
       assert(await count(againPage, byTestId('who-account')) === 0,
         'the used link opened the portal');

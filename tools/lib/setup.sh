@@ -33,11 +33,11 @@ hookd_install_missing() {
 }
 
 # The portal's browser test (tests/portal): Debian's Chromium, a font to render with,
-# Node.js with npm, and playwright-core from the npm registry at the version
+# Node.js with npm, and puppeteer-core from the npm registry at the version
 # tests/portal/package-lock.json pins (installed in tests/portal/node_modules, again only
 # when the lock file changed). A Node.js already on the machine is used as it is
-# (Debian's nodejs and npm are installed only when there is none): playwright-core
-# 1.56 runs on Node.js 18, Debian 12's, and later.
+# (Debian's nodejs and npm are installed only when there is none): puppeteer-core
+# 24 runs on Node.js 18, Debian 12's, and later.
 hookd_install_browser_test() {
   HOOKD_PACKAGES+=(chromium fonts-dejavu-core)
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
