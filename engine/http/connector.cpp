@@ -61,7 +61,6 @@ connector::connector(net::any_io_executor ex, const http_client_options& options
       policy(options.allow_private_targets, options.allowed_networks),
       connect_timeout(options.connect_timeout),
       dns(std::make_shared<resolver>(executor, resolver_options_of(options))) {
-  tls.set_default_verify_paths();
   if (!options.extra_ca_file.empty()) {
     error_code ec;
     tls.load_verify_file(options.extra_ca_file, ec);
@@ -72,6 +71,16 @@ connector::connector(net::any_io_executor ex, const http_client_options& options
   }
   tls.set_verify_mode(net::ssl::verify_peer);
   SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
+}
+
+net::ssl::context& connector::tls_context() {
+  std::call_once(system_store_loaded, [this] {
+    // A store that cannot be read leaves no trust anchors: every handshake then fails
+    // verification, with its reason in the attempt's error.
+    error_code ignored;
+    tls.set_default_verify_paths(ignored);
+  });
+  return tls;
 }
 
 net::awaitable<opened> open_connection(std::shared_ptr<connector> c, destination where,
@@ -101,7 +110,8 @@ net::awaitable<opened> open_connection(std::shared_ptr<connector> c, destination
       refused.append(address.to_string());
       continue;
     }
-    auto conn = std::make_unique<connection>(c->executor, where.https ? &c->tls : nullptr);
+    auto conn =
+        std::make_unique<connection>(c->executor, where.https ? &c->tls_context() : nullptr);
     auto& stream = conn->lowest();
     stream.expires_at(deadline);
     auto [ec] = co_await stream.async_connect(endpoint, k_tuple);

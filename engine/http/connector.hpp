@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -40,6 +41,12 @@ struct connector {
 
   net::any_io_executor executor;
   net::ssl::context tls;  // verifies peers against the system store (+ extra_ca_file)
+  // The system store is read into `tls` on the first https connection, not at
+  // construction: it is a few hundred million instructions (every certificate of
+  // /etc/ssl/certs parsed) per worker, which a start-up with http receivers only
+  // never needs. Returns `tls`.
+  net::ssl::context& tls_context();
+  std::once_flag system_store_loaded;
   address_policy policy;
   std::chrono::milliseconds connect_timeout;
   std::shared_ptr<resolver> dns;
