@@ -45,4 +45,11 @@ page_params read_page_params(const boost::urls::url_view& target,
   return p;
 }
 
+std::uint64_t webhook_after(const page_params& params, std::vector<engine::field_error>& problems) {
+  if (!params.after) return 0;
+  if (auto v = parse_u64(*params.after)) return *v;
+  problems.push_back({"after", "must be a webhook id (a non-negative integer)"});
+  return 0;
+}
+
 }  // namespace hookd::api

@@ -33,4 +33,8 @@ struct page_params {
 page_params read_page_params(const boost::urls::url_view& target,
                              std::vector<engine::field_error>& problems);
 
+// The webhook id a list of webhooks starts after (0: from the first); appends a problem
+// for an `after` that is not one.
+std::uint64_t webhook_after(const page_params& params, std::vector<engine::field_error>& problems);
+
 }  // namespace hookd::api

@@ -33,14 +33,7 @@ response create_webhook(const route_call& call) {
 response list_webhooks(const route_call& call) {
   std::vector<engine::field_error> problems;
   const page_params params = read_page_params(call.target, problems);
-  std::uint64_t after = 0;
-  if (params.after) {
-    if (auto v = parse_u64(*params.after)) {
-      after = *v;
-    } else {
-      problems.push_back({"after", "must be a webhook id (a non-negative integer)"});
-    }
-  }
+  const std::uint64_t after = webhook_after(params, problems);
   if (!problems.empty()) return invalid_query(std::move(problems));
 
   auto& webhooks = call.engine.webhooks();

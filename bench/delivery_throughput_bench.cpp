@@ -37,6 +37,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bench/bench_support.hpp"
 #include "hookd/engine/clock.hpp"
 #include "hookd/engine/engine.hpp"
 #include "hookd/engine/logging.hpp"
@@ -46,6 +47,7 @@
 namespace {
 
 using namespace hookd;
+using namespace hookd::bench;
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 
@@ -68,28 +70,6 @@ struct drain_args {
             threads, webhooks};
   }
 };
-
-// A field of /proc/self/status in KiB (VmHWM: peak resident size since the process
-// began or since reset_peak_rss); 0 when unreadable.
-std::uint64_t status_kib(std::string_view field) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.size() > field.size() && line.compare(0, field.size(), field) == 0 &&
-        line[field.size()] == ':') {
-      return std::strtoull(line.c_str() + field.size() + 1, nullptr, 10);
-    }
-  }
-  return 0;
-}
-
-// Sets VmHWM back to the current RSS (Linux's clear_refs, value 5).
-bool reset_peak_rss() {
-  std::ofstream f("/proc/self/clear_refs");
-  f << "5";
-  f.flush();
-  return static_cast<bool>(f);
-}
 
 double cpu_seconds(const rusage& u) {
   auto s = [](const timeval& t) {

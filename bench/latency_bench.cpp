@@ -56,12 +56,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bench/bench_support.hpp"
 #include "hookd/engine/engine.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 using namespace hookd;
+using namespace hookd::bench;
 using steady = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
@@ -134,24 +136,6 @@ struct sample {
   std::int64_t latency_ns = 0;  // from then to the receipt of the whole request
 };
 
-// The length of the body the request head announces (Content-Length), 0 without one.
-std::size_t content_length(std::string_view head) {
-  constexpr std::string_view k_name = "content-length:";
-  std::size_t at = 0;
-  while (at < head.size()) {
-    const std::size_t eol = std::min(head.find("\r\n", at), head.size());
-    const std::string_view line = head.substr(at, eol - at);
-    if (line.size() > k_name.size() &&
-        std::equal(k_name.begin(), k_name.end(), line.begin(), [](char a, char b) {
-          return a == std::tolower(static_cast<unsigned char>(b));
-        })) {
-      return std::strtoull(std::string(line.substr(k_name.size())).c_str(), nullptr, 10);
-    }
-    at = eol + 2;
-  }
-  return 0;
-}
-
 // Listens on 127.0.0.1 (a port the system picks) on a thread of its own; answers each
 // request 200 at once, keep-alive, and records its latency from the publish time in
 // its body. The samples are read after stop(), once the thread has ended.
@@ -159,17 +143,7 @@ class receiver {
  public:
   receiver(int cpu, std::size_t expected) {
     samples_.reserve(expected);
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), len) != 0 ||
-        ::listen(listen_fd_, SOMAXCONN) != 0 ||
-        ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-      throw std::runtime_error("receiver: listen on 127.0.0.1: " + std::string(strerror(errno)));
-    }
-    port_ = ntohs(a.sin_port);
+    listen_fd_ = listen_loopback(port_);
     quit_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (quit_fd_ < 0)
       throw std::runtime_error("receiver: eventfd: " + std::string(strerror(errno)));

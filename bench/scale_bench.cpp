@@ -66,6 +66,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench/bench_support.hpp"
 #include "engine/log.hpp"
 #include "engine/registry/subscription_snapshot.hpp"
 #include "hookd/engine/engine.hpp"
@@ -75,6 +76,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace hookd;
+using namespace hookd::bench;
 using steady = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
@@ -117,29 +119,7 @@ std::uint64_t env_count(const char* name, std::uint64_t fallback) {
   return n;
 }
 
-// A field of /proc/self/status in KiB (VmRSS: resident now; VmHWM: the peak resident
-// size since the process began or since reset_peak_rss); 0 when unreadable.
-std::uint64_t status_kib(std::string_view field) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.size() > field.size() && line.compare(0, field.size(), field) == 0 &&
-        line[field.size()] == ':') {
-      return std::strtoull(line.c_str() + field.size() + 1, nullptr, 10);
-    }
-  }
-  return 0;
-}
-
 double mib(std::uint64_t kib) { return static_cast<double>(kib) / 1024.0; }
-
-// Sets VmHWM back to the current RSS (Linux's clear_refs, value 5).
-bool reset_peak_rss() {
-  std::ofstream f("/proc/self/clear_refs");
-  f << "5";
-  f.flush();
-  return static_cast<bool>(f);
-}
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -305,40 +285,6 @@ phase_outcome run_phase(const std::string& name, const std::function<void(report
 }
 
 // ---- local origins: healthy receivers and black holes -----------------------------------
-
-// A listening socket on 127.0.0.1, port chosen by the system.
-int listen_loopback(std::uint16_t& port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error("socket: " + std::string(strerror(errno)));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), len) != 0 || ::listen(fd, SOMAXCONN) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    throw std::runtime_error("listen on 127.0.0.1: " + std::string(strerror(errno)));
-  }
-  port = ntohs(a.sin_port);
-  return fd;
-}
-
-// The length of the body the request head announces (Content-Length), 0 without one.
-std::size_t content_length(std::string_view head) {
-  constexpr std::string_view k_name = "content-length:";
-  std::size_t at = 0;
-  while (at < head.size()) {
-    const std::size_t eol = std::min(head.find("\r\n", at), head.size());
-    const std::string_view line = head.substr(at, eol - at);
-    if (line.size() > k_name.size() &&
-        std::equal(k_name.begin(), k_name.end(), line.begin(), [](char a, char b) {
-          return a == std::tolower(static_cast<unsigned char>(b));
-        })) {
-      return std::strtoull(std::string(line.substr(k_name.size())).c_str(), nullptr, 10);
-    }
-    at = eol + 2;
-  }
-  return 0;
-}
 
 // Black holes accept every connection and never answer: what a client sends is read
 // and dropped, so its attempt waits for a response until its own deadline (the attempt
