@@ -82,6 +82,31 @@ TEST(Signer, SignatureHasV1PrefixAndBase64OfThirtyTwoBytes) {
   EXPECT_EQ(mac->size(), 32u);
 }
 
+// Each signature against OpenSSL's one-shot HMAC, over more secrets than a thread keeps
+// keyed, in an order that reuses, evicts and re-keys them, with the empty key too.
+TEST(Signer, KeyedContextsReusedAcrossManySecretsGiveTheSameSignatures) {
+  std::vector<std::string> keys{""};
+  for (int i = 0; i < 40; ++i) keys.push_back("key-" + std::to_string(i));
+  for (int round = 0; round < 3; ++round) {
+    for (std::size_t n = 0; n < keys.size(); ++n) {
+      const auto& key = keys[(n * 7 + static_cast<std::size_t>(round)) % keys.size()];
+      for (int again = 0; again < 2; ++again) {
+        const std::string id = "msg_" + std::to_string(n);
+        const std::string body = R"({"n":)" + std::to_string(n) + "}";
+        const std::string signed_text = id + "." + std::to_string(k_spec_timestamp) + "." + body;
+        unsigned char expected[EVP_MAX_MD_SIZE];
+        unsigned int length = 0;
+        HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+             reinterpret_cast<const unsigned char*>(signed_text.data()), signed_text.size(),
+             expected, &length);
+        EXPECT_EQ(sign(key, id, k_spec_timestamp, body),
+                  "v1," + base64_encode(std::as_bytes(std::span(expected, length))))
+            << "key " << key << ", round " << round;
+      }
+    }
+  }
+}
+
 TEST(Signer, SignatureChangesWithId) {
   const std::string key = spec_key();
   EXPECT_NE(sign(key, "msg_a", k_spec_timestamp, k_spec_body),
