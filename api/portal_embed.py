@@ -42,7 +42,10 @@ def main():
         relative = os.path.relpath(path, root).replace(os.sep, "/")
         if relative.startswith("../"):
             raise SystemExit(f"portal_embed: {path} is not under {root}")
-        if os.path.basename(relative) in SKIPPED:
+        name = os.path.basename(relative)
+        # Licence and version notes stay beside the files; editors' hidden and backup
+        # files (".app.js.swp", "app.js~") are never part of the portal.
+        if name in SKIPPED or name.startswith(".") or name.endswith("~"):
             continue
         kind = TYPES.get(os.path.splitext(relative)[1])
         if kind is None:

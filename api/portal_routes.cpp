@@ -18,6 +18,14 @@ namespace {
 
 namespace json = boost::json;
 
+// Whether the proxy in front says the client spoke https: X-Forwarded-Proto, or its
+// first value when proxies in a chain each added one ("https, http").
+bool client_spoke_https(const request& req) {
+  std::string_view first = req.forwarded_proto.substr(0, req.forwarded_proto.find(','));
+  while (!first.empty() && first.back() == ' ') first.remove_suffix(1);
+  return first == "https";
+}
+
 response invalid(std::vector<engine::field_error> problems) {
   engine::failure f = engine::failure::from(
       errc::invalid_argument,
@@ -57,10 +65,18 @@ bool accepts(std::string_view header, std::string_view token, std::string_view w
   return false;
 }
 
-// Whether an If-None-Match list names `etag` (weakly, as RFC 9110 13.1.2 compares: a
-// W/ prefix does not matter) or is "*".
+// The ETag of a file's gzip form: a strong validator names one representation, and
+// the compressed bytes are another ("abc" becomes "abc-gz").
+std::string gzip_etag(std::string_view etag) {
+  return std::string(etag.substr(0, etag.size() - 1)) + "-gz\"";
+}
+
+// Whether an If-None-Match list names `etag` or its gzip form (weakly, as RFC 9110
+// 13.1.2 compares: a W/ prefix does not matter) or is "*".
 bool matches_etag(std::string_view header, std::string_view etag) {
-  return header == "*" || (!header.empty() && header.find(etag) != std::string_view::npos);
+  if (header == "*") return true;
+  // The plain ETag is the gzip one without its "-gz\"" end, so one search finds both.
+  return !header.empty() && header.find(etag.substr(0, etag.size() - 1)) != std::string_view::npos;
 }
 
 // The headers of every portal page and file: the page runs only its own scripts and
@@ -90,13 +106,15 @@ response file_response(const route_call& call, const portal_asset& file) {
   // Revalidated on every use (cheap: a 304 by ETag), so a new hookd's files are
   // picked up at once, never mixed with an older page's.
   r.headers.emplace_back("Cache-Control", "no-cache");
-  r.headers.emplace_back("ETag", std::string(file.etag));
   r.headers.emplace_back("Vary", "Accept-Encoding");
+  const bool packed =
+      accepts(call.req.accept_encoding, "gzip") && file.gzip.size() < file.body.size();
+  r.headers.emplace_back("ETag", packed ? gzip_etag(file.etag) : std::string(file.etag));
   if (matches_etag(call.req.if_none_match, file.etag)) {
     r.status = 304;
     return r;
   }
-  if (accepts(call.req.accept_encoding, "gzip") && file.gzip.size() < file.body.size()) {
+  if (packed) {
     r.headers.emplace_back("Content-Encoding", "gzip");
     r.body = std::string(file.gzip);
   } else {
@@ -168,7 +186,7 @@ response create_portal_session(const route_call& call) {
   }
   const auto link = call.portal.issue(call.account, read_only, life);
   const std::string path = "/portal/session?code=" + link.code;
-  const std::string scheme = call.req.forwarded_proto == "https" ? "https://" : "http://";
+  const std::string scheme = client_spoke_https(call.req) ? "https://" : "http://";
   json::object out{
       {"url", call.req.host.empty() ? path : scheme + std::string(call.req.host) + path},
       {"expires_at", engine::format_rfc3339(link.expires_at_ms)},
@@ -213,7 +231,7 @@ response exchange_portal_code(const route_call& call) {
   if (!call.portal.options().frame_origins.empty()) {
     cookie += "; Secure; SameSite=None; Partitioned";
   } else {
-    if (call.req.forwarded_proto == "https") cookie += "; Secure";
+    if (client_spoke_https(call.req)) cookie += "; Secure";
     cookie += "; SameSite=Strict";
   }
   r.headers.emplace_back("Set-Cookie", std::move(cookie));

@@ -170,8 +170,11 @@ explained<std::unique_ptr<database>> database::open(const database_options& opti
   // families retention clears with DeleteRange (deliveries, attempts): this librocksdb
   // (7.8) keeps one hint per prefix for a memtable's point and range-deletion skip
   // lists together, and a hint from one used in the other fails its assertions.
-  auto in_order = [](rocksdb::ColumnFamilyOptions o, std::size_t prefix) {
-    o.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(prefix));
+  // One hint per family (a prefix of one byte, the same for every key: the high byte
+  // of a time or of a webhook id), not one per webhook: each hint is a splice in the
+  // memtable's arena, and with many webhooks they would fill memtables by themselves.
+  auto in_order = [](rocksdb::ColumnFamilyOptions o) {
+    o.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(1));
     return o;
   };
 
@@ -191,11 +194,11 @@ explained<std::unique_ptr<database>> database::open(const database_options& opti
       {k_subscriptions, cf_options},
       {k_events, expiring_options},
       {k_deliveries, cf_options},
-      {k_webhook_deliveries, in_order(expiring_options, 8)},
-      {k_due, in_order(expiring_options, 1)},
+      {k_webhook_deliveries, in_order(expiring_options)},
+      {k_due, in_order(expiring_options)},
       {k_attempts, cf_options},
-      {k_webhook_status, in_order(expiring_options, 9)},
-      {k_event_times, in_order(cf_options, 1)},
+      {k_webhook_status, in_order(expiring_options)},
+      {k_event_times, in_order(cf_options)},
       {k_webhook_stats, stats_options},
   };
 

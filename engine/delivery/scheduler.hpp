@@ -109,9 +109,14 @@ class scheduler {
   bool room_refill_armed_ = false;
   std::chrono::milliseconds room_delay_{20};
   // Attempts finished since the last refill began, and what a refill for room may
-  // scan: a few entries per freed slot, not thousands (see refill()).
+  // scan: a few entries per freed slot, not thousands, plus a reach that doubles after
+  // each room claim that found nothing to take (see refill()).
   std::size_t freed_since_refill_ = 0;
   std::size_t room_scan_ = 0;
+  std::size_t room_reach_ = 64;
+  // A chain of claims is on its way (a continuation is posted): a refill for room then
+  // waits for its end instead of cutting the chain's later claims short.
+  bool chain_running_ = false;
   std::optional<std::int64_t> renewed_ms_;  // when held leases were last renewed
   bool stopped_ = false;
 };

@@ -27,6 +27,7 @@ class keyed_contexts {
   keyed_contexts() {
     mac_ = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
     if (!mac_) throw std::runtime_error("OpenSSL has no HMAC");
+    entries_.reserve(k_kept);  // push_back below never reallocates, so never throws
   }
   ~keyed_contexts() {
     for (auto& e : entries_) EVP_MAC_CTX_free(e.ctx);

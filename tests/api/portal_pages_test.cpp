@@ -74,6 +74,13 @@ TEST_F(PortalPages, ACurrentCopyIsA304AndGzipIsSentOnlyWhenAccepted) {
   EXPECT_EQ(packed.body, script->gzip);
   EXPECT_EQ(packed.body.substr(0, 2), "\x1f\x8b");  // gzip's magic
   EXPECT_EQ(packed.header("vary"), "Accept-Encoding");
+  // The compressed bytes are another representation: another strong ETag, which also
+  // revalidates.
+  const std::string packed_etag = packed.header("etag");
+  EXPECT_EQ(packed_etag, etag.substr(0, etag.size() - 1) + "-gz\"");
+  auto same_packed = call("GET", "/portal/app.js", {}, "",
+                          {{"Accept-Encoding", "gzip"}, {"If-None-Match", packed_etag}});
+  EXPECT_EQ(same_packed.status, 304u);
   auto refused = call("GET", "/portal/app.js", {}, "", {{"Accept-Encoding", "gzip;q=0, br"}});
   EXPECT_EQ(refused.header("content-encoding"), "");
   EXPECT_EQ(refused.body, script->body);
@@ -116,7 +123,7 @@ TEST_F(PortalPages, AUsedLinkShowsABrowserAPageAndAClientAnError) {
 
 TEST_F(PortalPages, BehindAnHttpsProxyTheLinkIsHttpsAndTheCookieSecure) {
   auto made = call("POST", "/api/v1/portal-sessions", {}, "tok_acme",
-                   {{"X-Forwarded-Proto", "https"}, {"Host", "hooks.example.com"}});
+                   {{"X-Forwarded-Proto", "https, http"}, {"Host", "hooks.example.com"}});
   ASSERT_EQ(made.status, 201u) << made.body;
   const std::string url(json(made).at("url").as_string());
   EXPECT_TRUE(url.starts_with("https://hooks.example.com/portal/session?code=")) << url;
