@@ -17,6 +17,17 @@
 namespace hookd::store {
 namespace {
 
+// A memtable insert hint per status of the status index: its keys are a webhook id (8
+// bytes), a status byte, then a delivery id; the status byte alone picks the hint.
+class status_byte_hint : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "hookd.StatusByteHint"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data() + 8, 1);
+  }
+  bool InDomain(const rocksdb::Slice& key) const override { return key.size() > 8; }
+};
+
 constexpr const char* k_webhooks = "webhooks";
 constexpr const char* k_account_webhooks = "account_webhooks";
 constexpr const char* k_subscriptions = "subscriptions";
@@ -173,10 +184,16 @@ explained<std::unique_ptr<database>> database::open(const database_options& opti
   // One hint per family (a prefix of one byte, the same for every key: the high byte
   // of a time or of a webhook id), not one per webhook: each hint is a splice in the
   // memtable's arena, and with many webhooks they would fill memtables by themselves.
-  auto in_order = [](rocksdb::ColumnFamilyOptions o) {
-    o.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(1));
-    return o;
-  };
+  // The status index (webhook id, status byte, UUIDv7) takes one hint per status
+  // instead: an outcome deletes under "pending" and puts under "succeeded", and one
+  // shared hint would jump between the two on every delivery.
+  auto in_order =
+      [](rocksdb::ColumnFamilyOptions o,
+         std::shared_ptr<const rocksdb::SliceTransform> by =
+             std::shared_ptr<const rocksdb::SliceTransform>(rocksdb::NewFixedPrefixTransform(1))) {
+        o.memtable_insert_with_hint_prefix_extractor = std::move(by);
+        return o;
+      };
 
   auto i = std::make_unique<impl>();
   i->stats_filter = std::make_unique<stats_expiry_filter>();
@@ -197,7 +214,7 @@ explained<std::unique_ptr<database>> database::open(const database_options& opti
       {k_webhook_deliveries, in_order(expiring_options)},
       {k_due, in_order(expiring_options)},
       {k_attempts, cf_options},
-      {k_webhook_status, in_order(expiring_options)},
+      {k_webhook_status, in_order(expiring_options, std::make_shared<status_byte_hint>())},
       {k_event_times, in_order(cf_options)},
       {k_webhook_stats, stats_options},
   };
