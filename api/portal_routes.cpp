@@ -36,9 +36,9 @@ response invalid(std::vector<engine::field_error> problems) {
   return failure_response(f);
 }
 
-// Whether a header list ("gzip, br;q=0.5", "text/html,*/*;q=0.8") names `token` (or,
-// when `wildcard` is given, that instead) without q=0.
-bool accepts(std::string_view header, std::string_view token, std::string_view wildcard = {}) {
+// Whether a header list ("gzip, br;q=0.5", "text/html,*/*;q=0.8") names `token`
+// without q=0.
+bool accepts(std::string_view header, std::string_view token) {
   while (!header.empty()) {
     const auto comma = header.find(',');
     std::string_view item = header.substr(0, comma);
@@ -53,7 +53,7 @@ bool accepts(std::string_view header, std::string_view token, std::string_view w
       return s;
     };
     name = trim(name);
-    if (name != token && (wildcard.empty() || name != wildcard)) continue;
+    if (name != token) continue;
     // q=0, q=0.0, q=0.000: refused.
     const auto q = params.find("q=");
     if (q != std::string_view::npos) {
