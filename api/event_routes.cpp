@@ -1,13 +1,16 @@
 // Publishing over HTTP: parse {"event": {...}}, reconcile its id with Idempotency-Key,
-// hand it to engine::engine::publish, answer 202 with the event id and delivery count.
+// hand it to the engine (engine_internals::publish_parsed, so the payload is read and
+// copied once), answer 202 with the event id and delivery count.
 #include "api/event_routes.hpp"
 
-#include <optional>
+#include <string>
+#include <utility>
 
 #include <boost/json/object.hpp>
 
 #include "api/error_mapping.hpp"
 #include "engine/delivery/payload.hpp"
+#include "engine/engine_internals.hpp"
 
 namespace hookd::api {
 
@@ -16,19 +19,18 @@ namespace json = boost::json;
 response publish_event(const route_call& call) {
   auto parsed = engine::parse_event_request(call.req.body, call.engine.webhooks().catalog());
   if (!parsed) return failure_response(parsed.error());
-  std::optional<std::string_view> id;
-  if (parsed->id) id = *parsed->id;
   if (!call.req.idempotency_key.empty()) {
-    if (id && *id != call.req.idempotency_key) {
+    if (parsed->id && *parsed->id != call.req.idempotency_key) {
       auto f = engine::failure::from(errc::invalid_argument, "the event request is invalid");
       f.details.push_back({"event.id",
                            "differs from the Idempotency-Key header; send one or "
                            "make them equal"});
       return failure_response(f);
     }
-    id = call.req.idempotency_key;
+    parsed->id = std::string(call.req.idempotency_key);
   }
-  auto published = call.engine.publish(call.account, parsed->type, parsed->payload, id);
+  auto published =
+      engine::engine_internals::publish_parsed(call.engine, call.account, std::move(*parsed));
   if (!published) return failure_response(published.error());
   return json_response(202, json::object{{"event", json::object{
                                                        {"id", published->event_id},

@@ -12,6 +12,7 @@
 #include "engine/delivery/local_queue.hpp"
 #include "engine/delivery/payload.hpp"
 #include "engine/engine_impl.hpp"
+#include "engine/engine_internals.hpp"
 #include "engine/log.hpp"
 #include "engine/registry/local_registry.hpp"
 #include "engine/registry/subscription_snapshot.hpp"
@@ -254,7 +255,25 @@ std::int64_t engine::now_ms() const { return impl_->time->now_ms(); }
 outcome<publish_result> engine::publish(std::string_view account, std::string_view type,
                                         std::string_view payload_json,
                                         std::optional<std::string_view> event_id) {
-  auto& i = *impl_;
+  return engine_internals::publish(*this, account, type, event_id, [&](bool with_query) {
+    return check_payload(payload_json, with_query);
+  });
+}
+
+outcome<publish_result> engine_internals::publish_parsed(engine& e, std::string_view account,
+                                                         event_request&& request) {
+  std::optional<std::string_view> id;
+  if (request.id) id = *request.id;
+  return publish(e, account, request.type, id, [&](bool with_query) {
+    return check_minified_payload(std::move(request.payload), with_query);
+  });
+}
+
+outcome<publish_result> engine_internals::publish(engine& e, std::string_view account,
+                                                  std::string_view type,
+                                                  std::optional<std::string_view> event_id,
+                                                  const payload_check& check) {
+  auto& i = *e.impl_;
   if (i.stopped) return failure::from(errc::shutting_down, "the engine is stopping");
   const auto started = std::chrono::steady_clock::now();
   std::vector<field_error> problems;
@@ -270,7 +289,7 @@ outcome<publish_result> engine::publish(std::string_view account, std::string_vi
   const auto targets = snap->match(account, type);
   bool needs_query = false;
   for (const auto& t : targets) needs_query = needs_query || !t.body_method;
-  auto checked = check_payload(payload_json, needs_query);
+  auto checked = check(needs_query);
   if (!checked) {
     for (auto& d : checked.error().details) problems.push_back(std::move(d));
   }

@@ -6,6 +6,10 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <forward_list>
 #include <unordered_set>
 #include <vector>
 
@@ -40,22 +44,95 @@ void append_utf8(std::string& out, std::uint32_t cp) {
   }
 }
 
+// Decodes the content of a member name already checked by scanner::string (for a
+// duplicate's comparison and its path; names without escapes are compared as written).
+std::string decode_name(std::string_view raw) {
+  std::string out;
+  out.reserve(raw.size());
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] != '\\') {
+      out.push_back(raw[i]);
+      continue;
+    }
+    const char e = raw[++i];
+    switch (e) {
+      case 'b':
+        out.push_back('\b');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'u': {
+        auto hex4 = [&](std::size_t at) {
+          std::uint32_t v = 0;
+          for (std::size_t k = 0; k < 4; ++k)
+            v = v * 16 + static_cast<std::uint32_t>(hex_value(raw[at + k]));
+          return v;
+        };
+        std::uint32_t cp = hex4(i + 1);
+        i += 4;
+        if (cp >= 0xD800 && cp <= 0xDBFF) {  // its low surrogate follows, as checked
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (hex4(i + 3) - 0xDC00);
+          i += 6;
+        }
+        append_utf8(out, cp);
+        break;
+      }
+      default:  // '"', '\\', '/'
+        out.push_back(e);
+    }
+  }
+  return out;
+}
+
+// Without allocating in the common case: member names are compared as views of the
+// text (decoded only when they hold an escape), and the path of the values entered is
+// kept as views and indexes, made into text only for a duplicate's report.
 class scanner {
  public:
   scanner(std::string_view text, std::string& out)
       : begin_(text.data()), p_(text.data()), end_(text.data() + text.size()), out_(out) {}
 
   std::optional<json_problem> run() {
-    out_.clear();
-    out_.reserve(static_cast<std::size_t>(end_ - begin_));
+    // The output is never longer than the text: it is written through a cursor into
+    // room made once, with simdjson's padding after it too, so On-Demand can read the
+    // result in place.
+    out_.resize(static_cast<std::size_t>(end_ - begin_) + simdjson::SIMDJSON_PADDING);
+    w_ = out_.data();
+    path_.reserve(16);
     skip_ws();
-    if (!value(0)) return std::move(problem_);
-    skip_ws();
-    if (p_ != end_) fail("unexpected text after the JSON value");
+    bool ok = value(0);
+    if (ok) {
+      skip_ws();
+      if (p_ != end_) ok = fail("unexpected text after the JSON value");
+    }
+    out_.resize(ok ? static_cast<std::size_t>(w_ - out_.data()) : 0);
     return std::move(problem_);
   }
 
  private:
+  // A member name (its content as written) or an array index on the way to a value.
+  struct step {
+    std::string_view name;
+    std::size_t index = 0;
+    bool in_array = false;
+    bool escaped = false;
+  };
+
+  void put(const char* bytes, std::size_t size) {
+    std::memcpy(w_, bytes, size);
+    w_ += size;
+  }
+
   bool fail(std::string what) {
     if (!problem_) {
       problem_ = json_problem{
@@ -79,7 +156,7 @@ class scanner {
       case '[':
         return array(depth + 1);
       case '"':
-        return string(nullptr);
+        return string(nullptr, nullptr);
       case 't':
         return literal("true");
       case 'f':
@@ -97,7 +174,7 @@ class scanner {
         std::string_view(p_, word.size()) != word) {
       return fail("invalid literal");
     }
-    out_.append(word);
+    put(word.data(), word.size());
     p_ += word.size();
     return true;
   }
@@ -122,7 +199,7 @@ class scanner {
       if (p_ == end_ || !is_digit(*p_)) return fail("invalid number");
       while (p_ != end_ && is_digit(*p_)) ++p_;
     }
-    out_.append(start, p_);
+    put(start, static_cast<std::size_t>(p_ - start));
     return true;
   }
 
@@ -139,46 +216,36 @@ class scanner {
     return v;
   }
 
-  // Copies the string token; with `decoded`, also its value (member names only).
-  bool string(std::string* decoded) {
+  // Copies the string token; with `content`, also gives its content as written and
+  // whether it holds an escape (member names only).
+  bool string(std::string_view* content, bool* escaped) {
     const char* start = p_++;
+    bool any_escape = false;
     for (;;) {
+      while (p_ != end_) {
+        const auto c = static_cast<unsigned char>(*p_);
+        if (c == '"' || c == '\\' || c < 0x20) break;
+        ++p_;
+      }
       if (p_ == end_) return fail("unterminated string");
       const char c = *p_;
       if (c == '"') break;
-      if (static_cast<unsigned char>(c) < 0x20) return fail("control character in a string");
-      if (c != '\\') {
-        if (decoded) decoded->push_back(c);
-        ++p_;
-        continue;
-      }
+      if (c != '\\') return fail("control character in a string");
+      any_escape = true;
       ++p_;
       if (p_ == end_) return fail("unterminated string");
-      const char e = *p_++;
-      char simple = 0;
-      switch (e) {
+      switch (*p_++) {
         case '"':
         case '\\':
         case '/':
-          simple = e;
-          break;
         case 'b':
-          simple = '\b';
-          break;
         case 'f':
-          simple = '\f';
-          break;
         case 'n':
-          simple = '\n';
-          break;
         case 'r':
-          simple = '\r';
-          break;
         case 't':
-          simple = '\t';
           break;
         case 'u': {
-          long cp = hex4();
+          const long cp = hex4();
           if (cp < 0) return fail("invalid \\u escape");
           if (cp >= 0xDC00 && cp <= 0xDFFF) return fail("lone low surrogate");
           if (cp >= 0xD800 && cp <= 0xDBFF) {
@@ -190,51 +257,64 @@ class scanner {
             if (low < 0xDC00 || low > 0xDFFF) {
               return fail("high surrogate without its low surrogate");
             }
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
           }
-          if (decoded) append_utf8(*decoded, static_cast<std::uint32_t>(cp));
-          continue;
+          break;
         }
         default:
           --p_;
           return fail("invalid escape");
       }
-      if (decoded) decoded->push_back(simple);
     }
     ++p_;  // the closing quote
-    out_.append(start, p_);
+    if (content) {
+      *content = std::string_view(start + 1, static_cast<std::size_t>(p_ - start - 2));
+      *escaped = any_escape;
+    }
+    put(start, static_cast<std::size_t>(p_ - start));
     return true;
   }
 
-  std::string path_to(const std::string& key) const {
+  std::string path_to(std::string_view key) const {
     std::string path;
-    for (const auto& part : path_) {
-      if (!path.empty() && part.front() != '[') path.push_back('.');
-      path += part;
+    for (const auto& s : path_) {
+      if (s.in_array) {
+        path += "[" + std::to_string(s.index) + "]";
+        continue;
+      }
+      const std::string name = s.escaped ? decode_name(s.name) : std::string(s.name);
+      if (!path.empty() && (name.empty() || name.front() != '[')) path.push_back('.');
+      path += name;
     }
     if (!path.empty()) path.push_back('.');
-    return path + key;
+    path += key;
+    return path;
   }
 
   bool object(std::size_t depth) {
     if (depth > k_max_json_depth) return fail("nested deeper than 128 levels");
-    out_.push_back('{');
+    *w_++ = '{';
     ++p_;
     skip_ws();
     if (p_ != end_ && *p_ == '}') {
-      out_.push_back('}');
+      *w_++ = '}';
       ++p_;
       return true;
     }
-    // Names seen in this object; a vector while small (most objects), a set beyond.
-    std::vector<std::string> names;
-    std::unordered_set<std::string> many;
+    // Names seen in this object, decoded: a small array while few (most objects), a
+    // set beyond; names with an escape are decoded into `decoded`.
+    std::array<std::string_view, 16> few;
+    std::size_t count = 0;
+    std::unordered_set<std::string_view> many;
+    std::forward_list<std::string> decoded;
     for (;;) {
       if (p_ == end_ || *p_ != '"') return fail("expected a member name in double quotes");
-      std::string name;
-      if (!string(&name)) return false;
-      const bool seen = many.empty() ? std::find(names.begin(), names.end(), name) != names.end()
-                                     : many.contains(name);
+      std::string_view raw;
+      bool escaped = false;
+      if (!string(&raw, &escaped)) return false;
+      const std::string_view name = escaped ? decoded.emplace_front(decode_name(raw)) : raw;
+      const bool seen =
+          many.empty() ? std::find(few.begin(), few.begin() + count, name) != few.begin() + count
+                       : many.contains(name);
       if (seen) {
         problem_ = json_problem{
             .path = path_to(name),
@@ -245,30 +325,30 @@ class scanner {
       }
       if (!many.empty()) {
         many.insert(name);
-      } else if (names.size() < 16) {
-        names.push_back(name);
+      } else if (count < few.size()) {
+        few[count++] = name;
       } else {
-        many.insert(names.begin(), names.end());
+        many.insert(few.begin(), few.end());
         many.insert(name);
       }
       skip_ws();
       if (p_ == end_ || *p_ != ':') return fail("expected ':' after a member name");
-      out_.push_back(':');
+      *w_++ = ':';
       ++p_;
       skip_ws();
-      path_.push_back(std::move(name));
+      path_.push_back({.name = raw, .index = 0, .in_array = false, .escaped = escaped});
       const bool ok = value(depth);
       path_.pop_back();
       if (!ok) return false;
       skip_ws();
       if (p_ != end_ && *p_ == ',') {
-        out_.push_back(',');
+        *w_++ = ',';
         ++p_;
         skip_ws();
         continue;
       }
       if (p_ != end_ && *p_ == '}') {
-        out_.push_back('}');
+        *w_++ = '}';
         ++p_;
         return true;
       }
@@ -278,29 +358,29 @@ class scanner {
 
   bool array(std::size_t depth) {
     if (depth > k_max_json_depth) return fail("nested deeper than 128 levels");
-    out_.push_back('[');
+    *w_++ = '[';
     ++p_;
     skip_ws();
     if (p_ != end_ && *p_ == ']') {
-      out_.push_back(']');
+      *w_++ = ']';
       ++p_;
       return true;
     }
+    path_.push_back({.name = {}, .index = 0, .in_array = true, .escaped = false});
     for (std::size_t index = 0;; ++index) {
-      path_.push_back("[" + std::to_string(index) + "]");
-      const bool ok = value(depth);
-      path_.pop_back();
-      if (!ok) return false;
+      path_.back().index = index;
+      if (!value(depth)) return false;
       skip_ws();
       if (p_ != end_ && *p_ == ',') {
-        out_.push_back(',');
+        *w_++ = ',';
         ++p_;
         skip_ws();
         continue;
       }
       if (p_ != end_ && *p_ == ']') {
-        out_.push_back(']');
+        *w_++ = ']';
         ++p_;
+        path_.pop_back();
         return true;
       }
       return fail("expected ',' or ']' in an array");
@@ -311,7 +391,8 @@ class scanner {
   const char* p_;
   const char* end_;
   std::string& out_;
-  std::vector<std::string> path_;  // member names and [index] of the values entered
+  char* w_ = nullptr;       // where the next byte of out_ goes
+  std::vector<step> path_;  // the member names and array indexes of the values entered
   std::optional<json_problem> problem_;
 };
 

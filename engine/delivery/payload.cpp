@@ -13,6 +13,14 @@ namespace {
 
 namespace ondemand = simdjson::ondemand;
 
+// `text` with room for simdjson's padding after it, so On-Demand reads it in place.
+const std::string& with_json_padding(std::string& text) {
+  if (text.capacity() - text.size() < simdjson::SIMDJSON_PADDING) {
+    text.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+  }
+  return text;
+}
+
 failure payload_error(std::string message) {
   failure f = failure::from(errc::invalid_argument, "the event is invalid");
   f.details.push_back({"event.payload", std::move(message)});
@@ -113,19 +121,28 @@ outcome<checked_payload> check_payload(std::string_view payload, bool with_query
     return payload_error("must be at most " + std::to_string(k_max_payload_bytes) + " bytes, got " +
                          std::to_string(payload.size()));
   }
-  checked_payload out;
-  if (auto problem = strict_minify(payload, out.text)) {
+  std::string text;
+  if (auto problem = strict_minify(payload, text)) {
     if (problem->duplicate) {
       return payload_error("key \"" + problem->path + "\" " + problem->message);
     }
     return payload_error("is not valid JSON: " + problem->message);
   }
-  if (out.text.empty() || out.text.front() != '{') return payload_error("must be a JSON object");
+  return check_minified_payload(std::move(text), with_query);
+}
+
+outcome<checked_payload> check_minified_payload(std::string text, bool with_query) {
+  if (text.size() > k_max_payload_bytes) {
+    return payload_error("must be at most " + std::to_string(k_max_payload_bytes) + " bytes, got " +
+                         std::to_string(text.size()));
+  }
+  if (text.empty() || text.front() != '{') return payload_error("must be a JSON object");
+  checked_payload out;
+  out.text = std::move(text);
   thread_local ondemand::parser parser;
-  const simdjson::padded_string padded(out.text);
   ondemand::document doc;
   ondemand::object members;
-  if (parser.iterate(padded).get(doc) || doc.get_object().get(members)) {
+  if (parser.iterate(with_json_padding(out.text)).get(doc) || doc.get_object().get(members)) {
     return payload_error("must be a JSON object");
   }
   for (auto field : members) {
@@ -206,7 +223,6 @@ outcome<event_request> parse_event_request(std::string_view body, const event_ca
   std::string minified;
   if (auto bad = check_request_json(body, minified)) return std::move(*bad);
   thread_local ondemand::parser parser;
-  const simdjson::padded_string padded(minified);
   std::vector<field_error> problems;
   event_request out;
   bool has_event = false;
@@ -214,7 +230,8 @@ outcome<event_request> parse_event_request(std::string_view body, const event_ca
   bool has_payload = false;
   ondemand::document doc;
   ondemand::object root;
-  if (!parser.iterate(padded).get(doc) && !doc.get_object().get(root)) {
+  std::string_view payload_raw;
+  if (!parser.iterate(with_json_padding(minified)).get(doc) && !doc.get_object().get(root)) {
     for (auto member : root) {
       std::string_view key;
       if (member.unescaped_key().get(key) || key != "event") continue;
@@ -249,7 +266,7 @@ outcome<event_request> parse_event_request(std::string_view body, const event_ca
             problems.push_back({"event.payload", "must be a JSON object"});
             continue;
           }
-          out.payload = std::string(raw);
+          payload_raw = raw;
         } else if (name == "id") {
           std::string_view text;
           if (type != ondemand::json_type::string || v.get_string().get(text)) {
@@ -273,6 +290,13 @@ outcome<event_request> parse_event_request(std::string_view body, const event_ca
     f.details = std::move(problems);
     return f;
   }
+  // The payload is cut out of the minified body where it lies: no copy of its bytes
+  // into another allocation.
+  const auto at = static_cast<std::size_t>(payload_raw.data() - minified.data());
+  const auto size = payload_raw.size();
+  minified.erase(at + size);
+  minified.erase(0, at);
+  out.payload = std::move(minified);
   return out;
 }
 

@@ -253,6 +253,8 @@ class HOOKD_API engine {
 
  private:
   struct impl;
+  // hookd's own HTTP API publishes through it (engine/engine_internals.hpp).
+  friend struct engine_internals;
   explicit engine(std::unique_ptr<impl> i);
   std::unique_ptr<impl> impl_;
 };
