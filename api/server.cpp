@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <list>
 #include <optional>
+#include <span>
 #include <thread>
 
 #include <boost/asio/as_tuple.hpp>
@@ -19,11 +20,13 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
 #include "api/request_head.hpp"
+#include "api/response_head.hpp"
 #include "engine/log.hpp"
 #include "hookd/version.hpp"
 
@@ -71,7 +74,6 @@ struct server::impl {
   net::awaitable<void> accept_loop();
   net::awaitable<void> serve(std::shared_ptr<connection> c);
   // Coroutine parameters are by value (CP.53): the frame owns what it uses.
-  net::awaitable<bool> write(std::shared_ptr<connection> c, http::response<http::string_body> res);
   net::awaitable<void> reply_error(std::shared_ptr<connection> c, unsigned status, std::string code,
                                    std::string message, unsigned version);
   net::awaitable<bool> reply(std::shared_ptr<connection> c, response out, unsigned version,
@@ -205,26 +207,6 @@ void server::impl::closed(const std::shared_ptr<connection>& c) {
   });
 }
 
-net::awaitable<bool> server::impl::write(std::shared_ptr<connection> c,
-                                         http::response<http::string_body> res) {
-  res.set(http::field::server, engine::k_user_agent);
-  if (!c->request_id.empty()) res.set("X-Request-Id", c->request_id);
-  if (res.result() != http::status::no_content && res[http::field::content_type].empty()) {
-    res.set(http::field::content_type, "application/json");
-  }
-  res.prepare_payload();
-  c->stream.expires_after(options.io_timeout);
-  if (c->method == "HEAD") {
-    // The headers a GET would get, never a body (RFC 9110 9.3.2): on a keep-alive
-    // connection a client would read body bytes as the next response.
-    http::response_serializer<http::string_body> header_only{res};
-    auto [hec, hn] = co_await http::async_write_header(c->stream, header_only, k_tuple);
-    co_return !hec;
-  }
-  auto [ec, n] = co_await http::async_write(c->stream, res, k_tuple);
-  co_return !ec;
-}
-
 net::awaitable<void> server::impl::reply_error(std::shared_ptr<connection> c, unsigned status,
                                                std::string code, std::string message,
                                                unsigned version) {
@@ -235,14 +217,15 @@ net::awaitable<bool> server::impl::reply(std::shared_ptr<connection> c, response
                                          unsigned version, bool keep_alive) {
   const unsigned status = out.status;
   const std::string route(out.route.empty() ? std::string_view("-") : out.route);
-  http::response<http::string_body> res{static_cast<http::status>(out.status), version};
-  res.body() = std::move(out.body);
-  if (!out.allow.empty()) res.set(http::field::allow, out.allow);
-  if (!out.retry_after.empty()) res.set(http::field::retry_after, out.retry_after);
-  for (const auto& [name, value] : out.headers) res.insert(name, value);
-  if (out.status != 204) res.set(http::field::content_type, out.content_type);
-  res.keep_alive(keep_alive);
-  const bool written = co_await write(c, std::move(res));
+  const std::string head = response_head(out, version, keep_alive, c->request_id);
+  c->stream.expires_after(options.io_timeout);
+  // HEAD gets the headers a GET would get, never a body (RFC 9110 9.3.2): on a
+  // keep-alive connection a client would read body bytes as the next response.
+  const bool with_body = carries_body(out.status) && c->method != "HEAD" && !out.body.empty();
+  const std::array<net::const_buffer, 2> bytes{net::buffer(head), net::buffer(out.body)};
+  auto [ec, n] = co_await net::async_write(
+      c->stream, std::span<const net::const_buffer>(bytes.data(), with_body ? 2 : 1), k_tuple);
+  const bool written = !ec;
   // The access log: one line per answer, whatever answered it.
   if (engine::log::enabled(engine::log::level::info)) {
     const auto took = std::chrono::duration_cast<std::chrono::microseconds>(
