@@ -28,6 +28,20 @@ class status_byte_hint : public rocksdb::SliceTransform {
   bool InDomain(const rocksdb::Slice& key) const override { return key.size() > 8; }
 };
 
+// The memtable insert hint of the deliveries: one for the family (the high byte of a
+// UUIDv7's time), for keys as long as a delivery id only. Retention's range deletions
+// start one byte longer (delivery_retention.cpp), so none of them takes the hint: this
+// librocksdb (7.8) shares a prefix's hint between a memtable's point and range-deletion
+// skip lists, and a hint from one used in the other fails its assertions.
+class delivery_id_hint : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "hookd.DeliveryIdHint"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(), 1);
+  }
+  bool InDomain(const rocksdb::Slice& key) const override { return key.size() == 16; }
+};
+
 constexpr const char* k_webhooks = "webhooks";
 constexpr const char* k_account_webhooks = "account_webhooks";
 constexpr const char* k_subscriptions = "subscriptions";
@@ -177,10 +191,12 @@ explained<std::unique_ptr<database>> database::open(const database_options& opti
   // keys start with a time, index keys with a webhook id, then a UUIDv7): a memtable
   // insert starts from where the previous one of the same prefix went, instead of
   // from the top of the skip list. Inserts were a third of all instructions of a
-  // drain (docs/PERFORMANCE.md). Memtables only: nothing on disk changes. Not for the
-  // families retention clears with DeleteRange (deliveries, attempts): this librocksdb
-  // (7.8) keeps one hint per prefix for a memtable's point and range-deletion skip
-  // lists together, and a hint from one used in the other fails its assertions.
+  // drain (docs/PERFORMANCE.md). Memtables only: nothing on disk changes. The families
+  // retention clears with DeleteRange need care: this librocksdb (7.8) keeps one hint
+  // per prefix for a memtable's point and range-deletion skip lists together, and a
+  // hint from one used in the other fails its assertions. The deliveries take hints
+  // only for keys of a delivery id's length (delivery_id_hint); the attempts none (their
+  // keys come in order, which needs no hint).
   // One hint per family (a prefix of one byte, the same for every key: the high byte
   // of a time or of a webhook id), not one per webhook: each hint is a splice in the
   // memtable's arena, and with many webhooks they would fill memtables by themselves.
@@ -210,7 +226,7 @@ explained<std::unique_ptr<database>> database::open(const database_options& opti
       {k_account_webhooks, cf_options},
       {k_subscriptions, cf_options},
       {k_events, expiring_options},
-      {k_deliveries, cf_options},
+      {k_deliveries, in_order(cf_options, std::make_shared<delivery_id_hint>())},
       {k_webhook_deliveries, in_order(expiring_options)},
       {k_due, in_order(expiring_options)},
       {k_attempts, cf_options},

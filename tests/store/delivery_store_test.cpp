@@ -5,6 +5,7 @@
 // its space returned.
 #include "store/delivery_queue.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -276,6 +277,71 @@ TEST_F(DeliveryStore, RetentionRemovesFinishedDeliveriesWithAttemptsAndIndexEntr
   EXPECT_TRUE(store_->find_event("acme", "evt_3"));
   EXPECT_TRUE(store_->find_event("acme", "evt_5"));
   EXPECT_EQ(keys(&database::impl::event_times).size(), 3u);
+}
+
+// Retention's range deletions and new records meet in one memtable, whose inserts of
+// delivery ids take a hint (store/database.cpp): runs of many records, single records
+// between kept ones, and deliveries published and settled after and between the
+// removals all read back exactly, in order, before and after a flush.
+TEST_F(DeliveryStore, RetentionRangesAndNewDeliveriesShareAMemtable) {
+  std::vector<delivery_id> expected;
+  std::uint32_t n = 0;
+  auto add = [&](std::int64_t at, delivery_status status, bool stays) {
+    ++n;
+    const auto id = id_at(at, n);
+    publish_settled(id, 7, "evt_" + std::to_string(n), status, at);
+    if (stays) expected.push_back(id);
+  };
+  // Old: a run of 40 finished, a pending one, a run of 1, a pending one, a run of 25.
+  for (int i = 0; i < 40; ++i) add(k_t0 + i, delivery_status::succeeded, false);
+  add(k_t0 + 100, delivery_status::pending, true);
+  add(k_t0 + 101, delivery_status::failed, false);
+  add(k_t0 + 102, delivery_status::pending, true);
+  for (int i = 0; i < 25; ++i) add(k_t0 + 200 + i, delivery_status::succeeded, false);
+  const std::int64_t cutoff = k_t0 + k_day;
+  auto remove_all = [&] {
+    std::optional<delivery_id> after;
+    do {
+      auto step = store_->remove_finished_before(cutoff, after, 1'000,
+                                                 [](const delivery_id&) { return false; });
+      ASSERT_TRUE(step);
+      after = step->next_after;
+    } while (after);
+  };
+  remove_all();
+  // Young ones after the ranges, settled out of order, then more old ones among the
+  // removed keys: every insert lands beside range tombstones.
+  for (int i = 0; i < 30; ++i) add(k_t0 + 2 * k_day + i, delivery_status::pending, true);
+  for (int i = 0; i < 30; i += 3) {
+    auto d = store_->get(expected[expected.size() - 30 + static_cast<std::size_t>(i)]).value();
+    auto after = d;
+    after.status = delivery_status::succeeded;
+    after.next_attempt_at_ms = 0;
+    auto w = store_->writes();
+    w.update(after, d.next_attempt_at_ms, delivery_status::pending, nullptr);
+    ASSERT_TRUE(store_->commit(w));
+  }
+  for (int i = 0; i < 10; ++i) add(k_t0 + 300 + i, delivery_status::succeeded, false);
+  remove_all();
+  std::sort(expected.begin(), expected.end());
+
+  auto ids_on_record = [&] {
+    std::vector<delivery_id> ids;
+    for (const auto& key : keys(&database::impl::deliveries)) {
+      delivery_id id{};
+      EXPECT_EQ(key.size(), id.size());
+      std::copy(key.begin(), key.end(), id.begin());
+      ids.push_back(id);
+    }
+    return ids;
+  };
+  EXPECT_EQ(ids_on_record(), expected);
+  for (const auto& id : expected) EXPECT_TRUE(store_->get(id));
+  auto& d = db_->internals();
+  for (auto* family : d.handles) ASSERT_TRUE(d.db->Flush({}, family).ok());
+  EXPECT_EQ(ids_on_record(), expected);
+  reopen();
+  EXPECT_EQ(ids_on_record(), expected);
 }
 
 TEST_F(DeliveryStore, RetentionReturnsTheSpaceOfDeliveriesAndAttemptsToTheFileSystem) {
