@@ -211,6 +211,16 @@ explained<std::unique_ptr<database>> database::open(const database_options& opti
         return o;
       };
 
+  // Deliveries and events are read by whole key on every claim, mostly keys a memtable
+  // does not hold: a bloom filter over each memtable's keys (2% of its size) answers
+  // "not here" without searching its skip list. Per delivery drained, 7% fewer instructions on the
+  // dispatcher thread (docs/PERFORMANCE.md, profile 6).
+  auto point_read = [](rocksdb::ColumnFamilyOptions o) {
+    o.memtable_prefix_bloom_size_ratio = 0.02;
+    o.memtable_whole_key_filtering = true;
+    return o;
+  };
+
   auto i = std::make_unique<impl>();
   i->stats_filter = std::make_unique<stats_expiry_filter>();
   rocksdb::ColumnFamilyOptions stats_options(cf_options);
@@ -225,8 +235,8 @@ explained<std::unique_ptr<database>> database::open(const database_options& opti
       {k_webhooks, cf_options},
       {k_account_webhooks, cf_options},
       {k_subscriptions, cf_options},
-      {k_events, expiring_options},
-      {k_deliveries, in_order(cf_options, std::make_shared<delivery_id_hint>())},
+      {k_events, point_read(expiring_options)},
+      {k_deliveries, point_read(in_order(cf_options, std::make_shared<delivery_id_hint>()))},
       {k_webhook_deliveries, in_order(expiring_options)},
       {k_due, in_order(expiring_options)},
       {k_attempts, cf_options},
