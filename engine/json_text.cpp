@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <forward_list>
@@ -203,6 +204,37 @@ class scanner {
     return true;
   }
 
+  // Moves p_ to the next '"', '\\' or control character in a string, or to the end:
+  // eight bytes at a time (a byte of `special` is flagged where one of them is; the
+  // lowest flag is exact, a borrow reaches only bytes above it), then byte by byte.
+  void skip_plain() {
+    constexpr std::uint64_t ones = 0x0101010101010101ULL;
+    constexpr std::uint64_t highs = 0x8080808080808080ULL;
+    while (end_ - p_ >= 8) {
+      std::uint64_t w = 0;
+      std::memcpy(&w, p_, sizeof w);
+      const std::uint64_t quote = w ^ (ones * '"');
+      const std::uint64_t slash = w ^ (ones * '\\');
+      const std::uint64_t special =
+          ((quote - ones) & ~quote) | ((slash - ones) & ~slash) | ((w - ones * 0x20) & ~w);
+      if (const std::uint64_t flags = special & highs; flags != 0) {
+        // The first byte in the text is the lowest of `w` on a little-endian machine.
+        if constexpr (std::endian::native == std::endian::little) {
+          p_ += std::countr_zero(flags) / 8;
+        } else {
+          p_ += std::countl_zero(flags) / 8;
+        }
+        return;
+      }
+      p_ += 8;
+    }
+    while (p_ != end_) {
+      const auto c = static_cast<unsigned char>(*p_);
+      if (c == '"' || c == '\\' || c < 0x20) return;
+      ++p_;
+    }
+  }
+
   // Four hex digits after "\u"; -1 when malformed.
   long hex4() {
     if (end_ - p_ < 4) return -1;
@@ -222,11 +254,7 @@ class scanner {
     const char* start = p_++;
     bool any_escape = false;
     for (;;) {
-      while (p_ != end_) {
-        const auto c = static_cast<unsigned char>(*p_);
-        if (c == '"' || c == '\\' || c < 0x20) break;
-        ++p_;
-      }
+      skip_plain();
       if (p_ == end_) return fail("unterminated string");
       const char c = *p_;
       if (c == '"') break;

@@ -82,6 +82,31 @@ TEST(JsonText, DuplicateMemberNamesAreRefusedWithTheirPath) {
   EXPECT_FALSE(problem_of(R"({"a":{"id":1},"b":{"id":2},"id":3})").has_value());
 }
 
+// The scanner reads a string eight bytes at a time: its end, an escape, a control
+// character or a multi-byte character are found wherever they fall in those eight.
+TEST(JsonText, StringsAreReadWhereverTheirSpecialBytesFall) {
+  for (std::size_t before = 0; before < 20; ++before) {
+    const std::string run(before, 'a');
+    SCOPED_TRACE(before);
+    const std::string plain = "[\"" + run + "\",1]";
+    EXPECT_EQ(minified(plain), plain);
+    const std::string escaped = "[\"" + run + "\\\"b\\\\c\\u00e9" + run + "\"]";
+    EXPECT_EQ(minified(escaped), escaped);
+    const std::string accented = "{\"" + run + "caf\xc3\xa9" + run + "\":true}";
+    EXPECT_EQ(minified(accented), accented);
+    for (const char control : {'\0', '\n', '\x1f'}) {
+      auto p = problem_of("[\"" + run + control + "z\"]");
+      ASSERT_TRUE(p.has_value());
+      EXPECT_NE(p->message.find("control character"), std::string::npos) << p->message;
+      EXPECT_NE(p->message.find("at byte " + std::to_string(2 + before)), std::string::npos)
+          << p->message;
+    }
+    auto open = problem_of("[\"" + run);
+    ASSERT_TRUE(open.has_value());
+    EXPECT_NE(open->message.find("unterminated"), std::string::npos) << open->message;
+  }
+}
+
 TEST(JsonText, NestingIsBounded) {
   EXPECT_FALSE(problem_of(std::string(k_max_json_depth, '[') + std::string(k_max_json_depth, ']'))
                    .has_value());
