@@ -2,6 +2,7 @@
 #include "api/request_head.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <random>
@@ -33,21 +34,61 @@ std::optional<std::string> framing_problem(const http::request_header<>& head, b
 }
 
 request request_of(const http::request_header<>& head, std::string_view body) {
-  return {
+  request r{
       .method = head.method_string(),
       .target = head.target(),
-      .content_type = head[http::field::content_type],
-      .token = head["X-Token"],
+      .content_type = {},
+      .token = {},
       .body = body,
-      .idempotency_key = head["Idempotency-Key"],
-      .cookie = head[http::field::cookie],
-      .csrf_token = head["X-CSRF-Token"],
-      .host = head[http::field::host],
-      .accept = head[http::field::accept],
-      .accept_encoding = head[http::field::accept_encoding],
-      .if_none_match = head[http::field::if_none_match],
-      .forwarded_proto = head["X-Forwarded-Proto"],
+      .idempotency_key = {},
   };
+  // One pass over the fields, each slot taking the first field of its name, as
+  // head[name] would (a name looked up by name is a search of the fields each time).
+  struct slot {
+    std::string_view* value;
+    bool seen = false;
+  };
+  std::array<slot, 10> slots{{{&r.content_type},
+                              {&r.cookie},
+                              {&r.host},
+                              {&r.accept},
+                              {&r.accept_encoding},
+                              {&r.if_none_match},
+                              {&r.token},
+                              {&r.idempotency_key},
+                              {&r.csrf_token},
+                              {&r.forwarded_proto}}};
+  auto which = [](const auto& f) -> int {
+    switch (f.name()) {
+      case http::field::content_type:
+        return 0;
+      case http::field::cookie:
+        return 1;
+      case http::field::host:
+        return 2;
+      case http::field::accept:
+        return 3;
+      case http::field::accept_encoding:
+        return 4;
+      case http::field::if_none_match:
+        return 5;
+      default:
+        break;
+    }
+    const auto name = f.name_string();
+    if (boost::beast::iequals(name, "X-Token")) return 6;
+    if (boost::beast::iequals(name, "Idempotency-Key")) return 7;
+    if (boost::beast::iequals(name, "X-CSRF-Token")) return 8;
+    if (boost::beast::iequals(name, "X-Forwarded-Proto")) return 9;
+    return -1;
+  };
+  for (const auto& f : head) {
+    const int i = which(f);
+    if (i < 0 || slots[static_cast<std::size_t>(i)].seen) continue;
+    slots[static_cast<std::size_t>(i)].seen = true;
+    *slots[static_cast<std::size_t>(i)].value = f.value();
+  }
+  return r;
 }
 
 std::string new_request_id() {

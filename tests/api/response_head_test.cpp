@@ -1,8 +1,11 @@
-// The admin server's answers on the wire (api/response_head.hpp): byte for byte what
+// The admin server's view of a request's headers (api/request_head.hpp), and its
+// answers on the wire (api/response_head.hpp): byte for byte what
 // Beast's serializer wrote for the same answer, which the server used before, but for
 // the "Content-Length: 0" Beast put on a 204 or 304 (RFC 9110 8.6: a 204 must not have
 // one, and a 304's would have to be the length of the 200's body).
 #include "api/response_head.hpp"
+
+#include "api/request_head.hpp"
 
 #include <sstream>
 #include <string>
@@ -59,6 +62,51 @@ response answer(unsigned status, std::string body) {
   r.status = status;
   r.body = std::move(body);
   return r;
+}
+
+// Every header the router reads, by any case of its name, the first of two taken as
+// head[name] takes it, one absent left empty.
+TEST(RequestHead, TakesTheFirstOfEachHeaderTheRouterReads) {
+  http::request_header<> head;
+  head.method(http::verb::post);
+  head.target("/api/v1/events?x=1");
+  head.insert("content-type", "application/json");
+  head.insert("X-TOKEN", "tok_a");
+  head.insert("x-token", "tok_b");
+  head.insert("Idempotency-Key", "");
+  head.insert("idempotency-key", "second");
+  head.insert(http::field::cookie, "hookd_portal=s");
+  head.insert("x-csrf-token", "c");
+  head.insert(http::field::host, "hookd.example");
+  head.insert(http::field::accept, "text/html");
+  head.insert(http::field::accept_encoding, "gzip");
+  head.insert(http::field::if_none_match, "\"e\"");
+  head.insert("X-Forwarded-Proto", "https, http");
+  head.insert("X-Other", "ignored");
+  const auto r = request_of(head, "{}");
+  EXPECT_EQ(r.method, "POST");
+  EXPECT_EQ(r.target, "/api/v1/events?x=1");
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_EQ(r.token, "tok_a");
+  EXPECT_EQ(r.body, "{}");
+  EXPECT_EQ(r.idempotency_key, "");  // the first one, empty
+  EXPECT_EQ(r.cookie, "hookd_portal=s");
+  EXPECT_EQ(r.csrf_token, "c");
+  EXPECT_EQ(r.host, "hookd.example");
+  EXPECT_EQ(r.accept, "text/html");
+  EXPECT_EQ(r.accept_encoding, "gzip");
+  EXPECT_EQ(r.if_none_match, "\"e\"");
+  EXPECT_EQ(r.forwarded_proto, "https, http");
+  // What Beast's own lookups give, which the server used before.
+  EXPECT_EQ(r.token, head["X-Token"]);
+  EXPECT_EQ(r.idempotency_key, head["Idempotency-Key"]);
+  EXPECT_EQ(r.csrf_token, head["X-CSRF-Token"]);
+  EXPECT_EQ(r.forwarded_proto, head["X-Forwarded-Proto"]);
+  EXPECT_EQ(r.content_type, head[http::field::content_type]);
+  const auto bare = request_of(http::request_header<>{}, "");
+  EXPECT_TRUE(bare.token.empty());
+  EXPECT_TRUE(bare.content_type.empty());
+  EXPECT_TRUE(bare.forwarded_proto.empty());
 }
 
 TEST(ResponseHead, IsWhatBeastsSerializerWrote) {
