@@ -109,6 +109,18 @@ class DeliveryStore : public ::testing::Test {
     return after;
   }
 
+  // Runs retention's removal of finished deliveries before `cutoff` to its end, in
+  // steps of 1,000, keeping none as in use.
+  void remove_all_finished_before(std::int64_t cutoff) {
+    std::optional<delivery_id> after;
+    do {
+      auto step = store_->remove_finished_before(cutoff, after, 1'000,
+                                                 [](const delivery_id&) { return false; });
+      ASSERT_TRUE(step);
+      after = step->next_after;
+    } while (after);
+  }
+
   test::temp_dir dir_;
   std::unique_ptr<database> db_;
   std::unique_ptr<delivery_queue> store_;
@@ -299,16 +311,7 @@ TEST_F(DeliveryStore, RetentionRangesAndNewDeliveriesShareAMemtable) {
   add(k_t0 + 102, delivery_status::pending, true);
   for (int i = 0; i < 25; ++i) add(k_t0 + 200 + i, delivery_status::succeeded, false);
   const std::int64_t cutoff = k_t0 + k_day;
-  auto remove_all = [&] {
-    std::optional<delivery_id> after;
-    do {
-      auto step = store_->remove_finished_before(cutoff, after, 1'000,
-                                                 [](const delivery_id&) { return false; });
-      ASSERT_TRUE(step);
-      after = step->next_after;
-    } while (after);
-  };
-  remove_all();
+  remove_all_finished_before(cutoff);
   // Young ones after the ranges, settled out of order, then more old ones among the
   // removed keys: every insert lands beside range tombstones.
   for (int i = 0; i < 30; ++i) add(k_t0 + 2 * k_day + i, delivery_status::pending, true);
@@ -322,7 +325,7 @@ TEST_F(DeliveryStore, RetentionRangesAndNewDeliveriesShareAMemtable) {
     ASSERT_TRUE(store_->commit(w));
   }
   for (int i = 0; i < 10; ++i) add(k_t0 + 300 + i, delivery_status::succeeded, false);
-  remove_all();
+  remove_all_finished_before(cutoff);
   std::sort(expected.begin(), expected.end());
 
   auto ids_on_record = [&] {
@@ -370,13 +373,7 @@ TEST_F(DeliveryStore, RetentionReturnsTheSpaceOfDeliveriesAndAttemptsToTheFileSy
   ASSERT_GT(before, 1'000'000u);
 
   const std::int64_t cutoff = k_t0 + k_day;
-  std::optional<delivery_id> after;
-  do {
-    auto step = store_->remove_finished_before(cutoff, after, 1'000,
-                                               [](const delivery_id&) { return false; });
-    ASSERT_TRUE(step);
-    after = step->next_after;
-  } while (after);
+  remove_all_finished_before(cutoff);
   ASSERT_EQ(*store_->remove_events_before(
                 cutoff, [](std::string_view, std::string_view id) { return id == "evt_pending"; }),
             3'000u);
