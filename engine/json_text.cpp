@@ -213,17 +213,15 @@ class scanner {
     while (end_ - p_ >= 8) {
       std::uint64_t w = 0;
       std::memcpy(&w, p_, sizeof w);
+      // The first byte of the text is the lowest of `w`, whatever the machine: the
+      // borrows then run from earlier bytes to later ones only.
+      if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);
       const std::uint64_t quote = w ^ (ones * '"');
       const std::uint64_t slash = w ^ (ones * '\\');
       const std::uint64_t special =
           ((quote - ones) & ~quote) | ((slash - ones) & ~slash) | ((w - ones * 0x20) & ~w);
       if (const std::uint64_t flags = special & highs; flags != 0) {
-        // The first byte in the text is the lowest of `w` on a little-endian machine.
-        if constexpr (std::endian::native == std::endian::little) {
-          p_ += std::countr_zero(flags) / 8;
-        } else {
-          p_ += std::countl_zero(flags) / 8;
-        }
+        p_ += std::countr_zero(flags) / 8;
         return;
       }
       p_ += 8;

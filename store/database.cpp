@@ -2,6 +2,7 @@
 // rocksdb::Status into hookd errors that keep RocksDB's words.
 #include "store/database.hpp"
 
+#include <atomic>
 #include <string>
 #include <system_error>
 
@@ -32,14 +33,22 @@ class status_byte_hint : public rocksdb::SliceTransform {
 // UUIDv7's time), for keys as long as a delivery id only. Retention's range deletions
 // start one byte longer (delivery_retention.cpp), so none of them takes the hint: this
 // librocksdb (7.8) shares a prefix's hint between a memtable's point and range-deletion
-// skip lists, and a hint from one used in the other fails its assertions.
+// skip lists, and a hint from one used in the other fails its assertions. Armed only
+// once the database is open: the write-ahead log replayed by the open may hold range
+// deletions of a hookd before this one, which started at a delivery id (16 bytes).
 class delivery_id_hint : public rocksdb::SliceTransform {
  public:
   const char* Name() const override { return "hookd.DeliveryIdHint"; }
   rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
     return rocksdb::Slice(key.data(), 1);
   }
-  bool InDomain(const rocksdb::Slice& key) const override { return key.size() == 16; }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return key.size() == 16 && armed_.load(std::memory_order_relaxed);
+  }
+  void arm() { armed_.store(true, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<bool> armed_{false};
 };
 
 constexpr const char* k_webhooks = "webhooks";
@@ -230,13 +239,14 @@ explained<std::unique_ptr<database>> database::open(const database_options& opti
   // new is written.
   stats_options.periodic_compaction_seconds = std::uint64_t{24} * 60 * 60;
 
+  auto delivery_hint = std::make_shared<delivery_id_hint>();
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, cf_options},
       {k_webhooks, cf_options},
       {k_account_webhooks, cf_options},
       {k_subscriptions, cf_options},
       {k_events, point_read(expiring_options)},
-      {k_deliveries, point_read(in_order(cf_options, std::make_shared<delivery_id_hint>()))},
+      {k_deliveries, point_read(in_order(cf_options, delivery_hint))},
       {k_webhook_deliveries, in_order(expiring_options)},
       {k_due, in_order(expiring_options)},
       {k_attempts, cf_options},
@@ -250,6 +260,7 @@ explained<std::unique_ptr<database>> database::open(const database_options& opti
       rocksdb::DB::Open(db_options, options.path.string(), families, &i->handles, &raw);
   if (!s.ok()) return "cannot open RocksDB at " + options.path.string() + ": " + s.ToString();
   i->db.reset(raw);
+  delivery_hint->arm();  // the log is replayed: every write from here on is this hookd's
   i->meta = i->handles[0];
   i->webhooks = i->handles[1];
   i->account_webhooks = i->handles[2];

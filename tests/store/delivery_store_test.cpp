@@ -15,11 +15,14 @@
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 #include <rocksdb/iterator.h>
+#include <rocksdb/options.h>
 #include <rocksdb/perf_context.h>
 #include <rocksdb/perf_level.h>
+#include <rocksdb/write_batch.h>
 
 #include "store/database.hpp"
 #include "store/database_impl.hpp"
+#include "store/delivery_codec.hpp"
 #include "store/key_codec.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -345,6 +348,61 @@ TEST_F(DeliveryStore, RetentionRangesAndNewDeliveriesShareAMemtable) {
   EXPECT_EQ(ids_on_record(), expected);
   reopen();
   EXPECT_EQ(ids_on_record(), expected);
+}
+
+// An older hookd's retention started its range deletions at a delivery id, and a kill
+// can leave them in the write-ahead log: the open replays them before the deliveries'
+// insert hint is armed, and the records read back as that hookd left them.
+TEST_F(DeliveryStore, AnOlderHookdsRangeDeletionsReplayFromTheLog) {
+  std::vector<delivery_id> written;
+  for (std::uint32_t n = 1; n <= 40; ++n) written.push_back(id_at(k_t0 + n, n));
+  store_.reset();
+  db_.reset();  // closed cleanly: the families exist, the log is empty
+  {
+    // That hookd, writing as it did, then killed: nothing flushed.
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies({}, (dir_ / "db").string(), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const auto& n : names) families.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(
+        rocksdb::DB::Open(rocksdb::DBOptions(), (dir_ / "db").string(), families, &handles, &raw)
+            .ok());
+    rocksdb::ColumnFamilyHandle* deliveries = nullptr;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == "deliveries") deliveries = handles[i];
+    }
+    ASSERT_NE(deliveries, nullptr);
+    auto key = [](const delivery_id& id) {
+      return rocksdb::Slice(reinterpret_cast<const char*>(id.data()), id.size());
+    };
+    rocksdb::WriteBatch wb;
+    for (const auto& id : written)
+      wb.Put(deliveries, key(id), encode_delivery(delivery(id, 7, "evt_1")));
+    // Ids 11 to 30 removed as it did: one range from the first id.
+    wb.DeleteRange(deliveries, key(written[10]), key(written[30]));
+    ASSERT_TRUE(raw->Write(rocksdb::WriteOptions(), &wb).ok());
+    for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
+    delete raw;  // RocksDB's close flushes nothing while the log is on
+  }
+  reopen();
+  // This hookd writes beside the replayed entries, with the hint.
+  for (std::uint32_t n = 41; n <= 60; ++n) {
+    written.push_back(id_at(k_t0 + n, n));
+    publish_settled(written.back(), 7, "evt_" + std::to_string(n), delivery_status::pending,
+                    k_t0 + n);
+  }
+  std::vector<delivery_id> expected(written.begin(), written.begin() + 10);
+  expected.insert(expected.end(), written.begin() + 30, written.end());
+  std::vector<delivery_id> on_record;
+  for (const auto& key : keys(&database::impl::deliveries)) {
+    delivery_id id{};
+    ASSERT_EQ(key.size(), id.size());
+    std::copy(key.begin(), key.end(), id.begin());
+    on_record.push_back(id);
+  }
+  EXPECT_EQ(on_record, expected);
 }
 
 TEST_F(DeliveryStore, RetentionReturnsTheSpaceOfDeliveriesAndAttemptsToTheFileSystem) {
