@@ -6,7 +6,8 @@
 #include <string>
 #include <utility>
 
-#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/string_view.hpp>
 
 #include "api/error_mapping.hpp"
 #include "engine/delivery/payload.hpp"
@@ -32,11 +33,19 @@ response publish_event(const route_call& call) {
   auto published =
       engine::engine_internals::publish_parsed(call.engine, call.account, std::move(*parsed));
   if (!published) return failure_response(published.error());
-  return json_response(202, json::object{{"event", json::object{
-                                                       {"id", published->event_id},
-                                                       {"type", published->type},
-                                                       {"deliveries", published->deliveries},
-                                                   }}});
+  // {"event": {"id", "type", "deliveries"}}, formatted directly: the answer of every
+  // publish, where building a JSON object and serializing it cost 4.6k instructions.
+  response r;
+  r.status = 202;
+  r.body.reserve(64 + published->event_id.size() + published->type.size());
+  r.body += R"({"event":{"id":)";
+  r.body += json::serialize(json::string_view(published->event_id));
+  r.body += R"(,"type":)";
+  r.body += json::serialize(json::string_view(published->type));
+  r.body += R"(,"deliveries":)";
+  r.body += std::to_string(published->deliveries);
+  r.body += "}}";
+  return r;
 }
 
 }  // namespace hookd::api
