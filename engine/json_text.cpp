@@ -304,7 +304,9 @@ class scanner {
     std::string path;
     for (const auto& s : path_) {
       if (s.in_array) {
-        path += "[" + std::to_string(s.index) + "]";
+        path += '[';
+        path += std::to_string(s.index);
+        path += ']';
         continue;
       }
       const std::string name = s.escaped ? decode_name(s.name) : std::string(s.name);
